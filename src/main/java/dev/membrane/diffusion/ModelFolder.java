@@ -1,0 +1,58 @@
+package dev.membrane.diffusion;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.membrane.MembraneException;
+
+/**
+ * A Stable Diffusion model in the diffusers/optimum ONNX layout. Each model file may keep its weights in external
+ * data beside it ({@code weights.pb}, {@code model.onnx_data}); ONNX Runtime resolves those relative to the file.
+ *
+ * @param root            the folder
+ * @param modelIndex      {@code model_index.json}
+ * @param schedulerConfig {@code scheduler/scheduler_config.json}
+ * @param tokenizer       {@code tokenizer/} (vocab.json, merges.txt, tokenizer_config.json, special_tokens_map.json)
+ * @param textEncoder     {@code text_encoder/model.onnx}
+ * @param unet            {@code unet/model.onnx}
+ * @param vaeDecoder      {@code vae_decoder/model.onnx}
+ */
+public record ModelFolder(Path root, Path modelIndex, Path schedulerConfig, Path tokenizer, Path textEncoder,
+                          Path unet, Path vaeDecoder) {
+
+    /** Checks the layout and names the first missing or malformed file. */
+    public static ModelFolder open(Path root) {
+        if (!Files.isDirectory(root)) throw new MembraneException(root + ": model folder does not exist");
+        ModelFolder f = new ModelFolder(root, root.resolve("model_index.json"),
+                root.resolve("scheduler/scheduler_config.json"), root.resolve("tokenizer"),
+                root.resolve("text_encoder/model.onnx"), root.resolve("unet/model.onnx"),
+                root.resolve("vae_decoder/model.onnx"));
+        requireFile(f.modelIndex, "pipeline index");
+        JsonNode index;
+        try {
+            index = new ObjectMapper().readTree(f.modelIndex.toFile());
+        } catch (IOException e) {
+            throw new MembraneException(f.modelIndex + ": not valid JSON (" + e.getMessage() + ")");
+        }
+        if (index == null || !index.isObject()) throw new MembraneException(f.modelIndex + ": not a JSON object");
+        String cls = index.path("_class_name").asText("");
+        if (!cls.isEmpty() && !cls.contains("StableDiffusion")) {
+            throw new MembraneException(f.modelIndex + ": unsupported pipeline '" + cls + "' (a Stable Diffusion 1.x ONNX export is needed)");
+        }
+        requireFile(f.schedulerConfig, "scheduler configuration");
+        requireFile(f.tokenizer.resolve("vocab.json"), "tokenizer vocabulary");
+        requireFile(f.tokenizer.resolve("merges.txt"), "tokenizer merges");
+        requireFile(f.textEncoder, "text encoder model");
+        requireFile(f.unet, "UNet model");
+        requireFile(f.vaeDecoder, "VAE decoder model");
+        return f;
+    }
+
+    private static void requireFile(Path p, String what) {
+        if (!Files.isRegularFile(p)) throw new MembraneException(p + ": missing " + what);
+    }
+}

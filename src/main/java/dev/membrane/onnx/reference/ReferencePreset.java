@@ -1,0 +1,46 @@
+package dev.membrane.onnx.reference;
+
+import java.util.Locale;
+
+import dev.membrane.MembraneException;
+
+/**
+ * Sizes of a reference model. Both presets have SD 1.x's exact UNet topology (4 down blocks of 2 resnets, the
+ * first three with 2 attentions each; a mid block with 1; 4 up blocks of 3 resnets, the last three with 3
+ * attentions each); they differ in widths.
+ *
+ * @param id              preset name
+ * @param textWidth       text encoder width d (= the UNet's cross-attention width)
+ * @param textLayers      text encoder transformer layers
+ * @param textHeads       text encoder attention heads
+ * @param unetChannels    UNet block_out_channels (4 values)
+ * @param unetGroups      GroupNorm groups in the UNet
+ * @param unetHeads       attention heads in every UNet transformer block (SD 1.x: 8)
+ * @param vaeChannels     VAE decoder block widths, deepest first (4 values)
+ * @param vaeGroups       GroupNorm groups in the VAE
+ * @param imageSize       default image side in pixels
+ */
+public record ReferencePreset(String id, int textWidth, int textLayers, int textHeads, int[] unetChannels,
+                              int unetGroups, int unetHeads, int[] vaeChannels, int vaeGroups, int imageSize) {
+
+    /** Tests and demo: a 64x64 image takes a few milliseconds per UNet step on CPU. */
+    public static final ReferencePreset TINY = new ReferencePreset("tiny", 32, 2, 2,
+            new int[] {32, 64, 64, 64}, 8, 2, new int[] {32, 32, 16, 16}, 8, 64);
+
+    /** SD 1.5's real UNet widths (320/640/1280, 8 heads, cross-attention 768; ~860M parameters), random weights. */
+    public static final ReferencePreset SD15 = new ReferencePreset("sd15", 768, 2, 12,
+            new int[] {320, 640, 1280, 1280}, 32, 8, new int[] {128, 128, 64, 64}, 32, 256);
+
+    public static ReferencePreset parse(String text) {
+        return switch (text.toLowerCase(Locale.ROOT)) {
+            case "tiny" -> TINY;
+            case "sd15" -> SD15;
+            default -> throw new MembraneException("unknown preset '" + text + "' (tiny, sd15)");
+        };
+    }
+
+    /** Time embedding width: 4 × the first block's channels, as in SD. */
+    int timeEmbedDim() {
+        return 4 * unetChannels[0];
+    }
+}
