@@ -105,6 +105,15 @@ public final class ReferenceModelBuilder {
         }
     }
 
+    /** The UNet graph alone, its weights going to {@code store} (tests inspect structure without writing files). */
+    public static ai.onnx.proto.OnnxMl.ModelProto unetModel(Options options, WeightStore store) {
+        GraphBuilder g = new GraphBuilder("unet", store);
+        try (store) {
+            new UNetGraph(new Layers(g, new ParameterInit(options.seed())), options.preset()).build(options.io());
+        }
+        return g.build("membrane-reference");
+    }
+
     /** Rough UNet parameter bytes: attention/ff blocks dominate alongside the 3x3 convolutions. */
     static long estimateUNetBytes(ReferencePreset p) {
         long sum = 0;

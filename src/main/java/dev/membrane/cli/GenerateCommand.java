@@ -1,0 +1,171 @@
+package dev.membrane.cli;
+
+import jakarta.inject.Inject;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.membrane.MembraneException;
+import dev.membrane.diffusion.GenerationRequest;
+import dev.membrane.diffusion.GenerationResult;
+import dev.membrane.diffusion.ImageSpec;
+import dev.membrane.diffusion.ModelFolder;
+import dev.membrane.diffusion.StableDiffusionPipeline;
+import dev.membrane.diffusion.scheduler.SchedulerConfig;
+import dev.membrane.diffusion.scheduler.SchedulerKind;
+import dev.membrane.onnx.DeviceChoice;
+import dev.membrane.onnx.OrtRuntime;
+import dev.membrane.onnx.RuntimeConfig;
+import dev.membrane.onnx.reference.ReferencePreset;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code generate --model DIR --prompt TEXT … --out FILE.png}: writes the PNG(s) and prints one JSON summary.
+ * Several {@code --prompt}s share each UNet call; image i uses seed + i and is written to FILE-i.png.
+ */
+@Command(name = "generate", mixinStandardHelpOptions = true, description = "Generate images with a model folder.")
+public class GenerateCommand implements Callable<Integer> {
+    @Inject
+    MembraneConfig config;
+
+    @Option(names = "--model", required = true, description = "Model folder (diffusers ONNX layout).")
+    Path model;
+
+    @Option(names = "--prompt", required = true, description = "Prompt; repeat for several images in one batch.")
+    List<String> prompts;
+
+    @Option(names = "--negative", defaultValue = "", description = "Negative prompt (all images).")
+    String negative;
+
+    @Option(names = "--seed", description = "Seed of the first image (default: random, reported).")
+    Long seed;
+
+    @Option(names = "--steps", defaultValue = "50", description = "Inference steps. Default: ${DEFAULT-VALUE}.")
+    int steps;
+
+    @Option(names = "--guidance", defaultValue = "7.5", description = "Classifier-free guidance scale. Default: ${DEFAULT-VALUE}.")
+    double guidance;
+
+    @Option(names = "--width", description = "Width in pixels, a multiple of 8 (default: 512, or the reference preset's size).")
+    Integer width;
+
+    @Option(names = "--height", description = "Height in pixels, a multiple of 8 (default: as width).")
+    Integer height;
+
+    @Option(names = "--scheduler", description = "pndm, ddim or euler (default: the model's scheduler_config.json).")
+    String scheduler;
+
+    @Option(names = "--device", description = "auto, cpu or cuda (default: membrane.device).")
+    String device;
+
+    @Option(names = "--out", required = true, description = "PNG file to write.")
+    Path out;
+
+    @Override
+    public Integer call() {
+        RuntimeConfig rc = config.runtimeConfig();
+        if (device != null) rc = rc.withDevice(DeviceChoice.parse(device));
+        ModelFolder folder = ModelFolder.open(model);
+        int w = width != null ? width : defaultSize(folder);
+        int h = height != null ? height : w;
+        long firstSeed = seed != null ? seed : new SecureRandom().nextLong() & Long.MAX_VALUE;
+        SchedulerKind kind = scheduler != null ? SchedulerKind.parse(scheduler)
+                : SchedulerKind.ofConfig(SchedulerConfig.load(folder.schedulerConfig()));
+        List<ImageSpec> images = new ArrayList<>();
+        for (int i = 0; i < prompts.size(); i++) images.add(new ImageSpec(prompts.get(i), negative, firstSeed + i));
+        GenerationRequest request = new GenerationRequest(images, w, h, steps, guidance, kind);
+        OrtRuntime runtime = OrtRuntime.create(rc);
+        try (StableDiffusionPipeline pipeline = StableDiffusionPipeline.open(folder, folder.unet(), runtime)) {
+            GenerationResult result = pipeline.generate(request);
+            System.out.println(Json.line(summary(request, result, writeImages(result), pipeline)));
+        }
+        return 0;
+    }
+
+    /** The reference presets' own size, else SD 1.x's 512. */
+    static int defaultSize(ModelFolder folder) {
+        try {
+            JsonNode index = Json.MAPPER.readTree(folder.modelIndex().toFile());
+            JsonNode preset = index.get("_membrane_reference_preset");
+            return preset == null ? 512 : ReferencePreset.parse(preset.asText()).imageSize();
+        } catch (IOException e) {
+            throw new MembraneException(folder.modelIndex() + ": not valid JSON (" + e.getMessage() + ")");
+        }
+    }
+
+    private List<Path> writeImages(GenerationResult result) {
+        List<Path> files = new ArrayList<>();
+        for (int i = 0; i < result.images().size(); i++) {
+            Path file = result.images().size() == 1 ? out : indexed(out, i);
+            try {
+                Path parent = file.toAbsolutePath().getParent();
+                if (parent != null) Files.createDirectories(parent);
+                Files.write(file, result.images().get(i).png());
+            } catch (IOException e) {
+                throw new MembraneException(file + ": cannot write image (" + e.getMessage() + ")");
+            }
+            files.add(file);
+        }
+        return files;
+    }
+
+    private static Path indexed(Path file, int i) {
+        String name = file.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        String indexedName = dot < 0 ? name + "-" + i : name.substring(0, dot) + "-" + i + name.substring(dot);
+        return file.resolveSibling(indexedName);
+    }
+
+    static ObjectNode summary(GenerationRequest request, GenerationResult result, List<Path> files, StableDiffusionPipeline pipeline) {
+        ObjectNode s = Json.object();
+        ArrayNode images = s.putArray("images");
+        for (int i = 0; i < files.size(); i++) {
+            GenerationResult.GeneratedImage img = result.images().get(i);
+            ObjectNode n = images.addObject();
+            n.put("file", files.get(i).toString());
+            n.put("sha256", sha256(img.png()));
+            n.put("prompt", img.spec().prompt());
+            n.put("seed", img.spec().seed());
+        }
+        s.put("seed", request.images().get(0).seed());
+        s.put("width", request.width());
+        s.put("height", request.height());
+        s.put("steps", request.steps());
+        s.put("guidance", request.guidanceScale());
+        s.put("scheduler", request.scheduler().id());
+        s.put("device", pipeline.target().device());
+        s.put("executionProvider", pipeline.target().provider());
+        if (pipeline.target().fallbackReason() != null) s.put("deviceFallback", pipeline.target().fallbackReason());
+        GenerationResult.StageTimings t = result.timings();
+        ObjectNode timings = s.putObject("timingsMs");
+        timings.put("tokenize", Json.round3(t.tokenizeMs()));
+        timings.put("textEncoder", Json.round3(t.textEncodeMs()));
+        timings.put("denoise", Json.round3(t.denoiseMs()));
+        timings.put("unetCalls", t.unetCallMs().size());
+        timings.put("unetCallMedian", Json.round3(t.medianUNetCallMs()));
+        timings.put("vaeDecoder", Json.round3(t.decodeMs()));
+        timings.put("png", Json.round3(t.pngMs()));
+        timings.put("total", Json.round3(t.totalMs()));
+        return s;
+    }
+
+    static String sha256(byte[] data) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

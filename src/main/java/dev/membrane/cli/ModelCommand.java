@@ -1,0 +1,65 @@
+package dev.membrane.cli;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.logging.Logger;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.membrane.onnx.reference.ReferenceModelBuilder;
+import dev.membrane.onnx.reference.ReferencePreset;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code model …}: model folders. */
+@Command(name = "model", description = "Build and prepare model folders.", mixinStandardHelpOptions = true,
+        subcommands = {ModelCommand.Reference.class})
+public class ModelCommand {
+
+    /** {@code model reference --out DIR [--preset tiny|sd15] [--tokenizer DIR] [--unet-weights auto|inline|external]}. */
+    @Command(name = "reference", mixinStandardHelpOptions = true,
+            description = "Write a reference SD 1.x model (exact UNet topology, deterministic weights) in the diffusers ONNX layout.")
+    static class Reference implements Callable<Integer> {
+        private static final Logger LOG = Logger.getLogger(Reference.class.getName());
+
+        @Option(names = "--out", required = true, description = "Folder to write.")
+        Path out;
+
+        @Option(names = "--preset", defaultValue = "tiny", description = "tiny (tests, demo) or sd15 (real SD 1.5 widths, ~3.4 GB). Default: ${DEFAULT-VALUE}.")
+        String preset;
+
+        @Option(names = "--tokenizer", description = "A real CLIP tokenizer folder to use instead of the generated vocabulary.")
+        Path tokenizer;
+
+        @Option(names = "--unet-weights", defaultValue = "auto", description = "auto, inline or external (unet/weights.pb). Default: ${DEFAULT-VALUE}.")
+        String unetWeights;
+
+        @Override
+        public Integer call() {
+            ReferencePreset p = ReferencePreset.parse(preset);
+            ReferenceModelBuilder.UNetWeights weights = ReferenceModelBuilder.UNetWeights.valueOf(unetWeights.toUpperCase(java.util.Locale.ROOT));
+            long start = System.nanoTime();
+            ReferenceModelBuilder.build(out, ReferenceModelBuilder.Options.of(p).withTokenizer(tokenizer).withUNetWeights(weights),
+                    LOG::info);
+            ObjectNode summary = Json.object();
+            summary.put("out", out.toAbsolutePath().toString());
+            summary.put("preset", p.id());
+            summary.put("bytes", folderBytes(out));
+            summary.put("buildMs", Json.round3((System.nanoTime() - start) / 1e6));
+            System.out.println(Json.line(summary));
+            return 0;
+        }
+
+        private static long folderBytes(Path dir) {
+            try (Stream<Path> files = Files.walk(dir)) {
+                return files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+}
