@@ -52,8 +52,9 @@ public final class OrtRuntime {
                     env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING, "membrane", threads);
                     globalPool = true;
                 } catch (OrtException | IllegalStateException e) {
-                    LOG.warning("ONNX Runtime environment-wide thread pool unavailable (" + e.getMessage()
-                            + "); sessions get their own pools without spinning");
+                    // e.g. another class loader of this process made the environment first (Quarkus tests)
+                    LOG.info("ONNX Runtime environment-wide thread pool unavailable (" + e.getMessage()
+                            + "); sessions get their own pools");
                     env = OrtEnvironment.getEnvironment();
                     globalPool = false;
                 }

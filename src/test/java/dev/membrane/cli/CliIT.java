@@ -1,0 +1,131 @@
+package dev.membrane.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.quarkus.test.junit.main.LaunchResult;
+import io.quarkus.test.junit.main.QuarkusMainLauncher;
+import io.quarkus.test.junit.main.QuarkusMainIntegrationTest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The packaged application ({@code java -jar target/quarkus-app/quarkus-run.jar}) run as a separate process, as a
+ * user runs it: results on stdout, logs and errors on stderr, exit codes.
+ */
+@QuarkusMainIntegrationTest
+class CliIT {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static JsonNode onlyJsonLine(LaunchResult r) throws Exception {
+        List<String> lines = r.getOutputStream();
+        assertEquals(1, lines.size(), "stdout must hold exactly the JSON result: " + lines);
+        return JSON.readTree(lines.get(0));
+    }
+
+    @Test
+    void referenceThenGenerateIsByteIdenticalForTheSameSeed(QuarkusMainLauncher launcher, @TempDir Path dir) throws Exception {
+        Path model = dir.resolve("tiny");
+        LaunchResult built = launcher.launch("model", "reference", "--out", model.toString());
+        assertEquals(0, built.exitCode(), built.getErrorOutput());
+        assertEquals("tiny", onlyJsonLine(built).get("preset").asText());
+
+        Path a = dir.resolve("a.png");
+        Path b = dir.resolve("b.png");
+        String[] common = {"generate", "--model", model.toString(), "--prompt", "a photo of a cat", "--seed", "42",
+                "--steps", "8", "--scheduler", "ddim"};
+        LaunchResult first = launcher.launch(concat(common, "--out", a.toString()));
+        assertEquals(0, first.exitCode(), first.getErrorOutput());
+        LaunchResult second = launcher.launch(concat(common, "--out", b.toString()));
+        assertEquals(0, second.exitCode(), second.getErrorOutput());
+        assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b));
+
+        JsonNode summary = onlyJsonLine(first);
+        assertEquals(42, summary.get("seed").asLong());
+        assertEquals(64, summary.get("width").asInt());
+        assertEquals("ddim", summary.get("scheduler").asText());
+        assertTrue(summary.get("device").asText().matches("cpu|cuda:\\d+"), summary.toString());
+        assertEquals(8, summary.get("timingsMs").get("unetCalls").asInt());
+        assertEquals(GenerateCommand.sha256(Files.readAllBytes(a)), summary.get("images").get(0).get("sha256").asText());
+        for (String stage : List.of("tokenize", "textEncoder", "denoise", "vaeDecoder", "png", "total")) {
+            assertTrue(summary.get("timingsMs").has(stage), stage);
+        }
+    }
+
+    @Test
+    void severalPromptsShareOneRunAndGetIndexedFiles(QuarkusMainLauncher launcher, @TempDir Path dir) throws Exception {
+        Path model = dir.resolve("tiny");
+        assertEquals(0, launcher.launch("model", "reference", "--out", model.toString()).exitCode());
+        LaunchResult r = launcher.launch("generate", "--model", model.toString(), "--prompt", "a cat", "--prompt", "a dog",
+                "--seed", "5", "--steps", "3", "--out", dir.resolve("img.png").toString());
+        assertEquals(0, r.exitCode(), r.getErrorOutput());
+        JsonNode summary = onlyJsonLine(r);
+        assertEquals(2, summary.get("images").size());
+        assertEquals(6, summary.get("images").get(1).get("seed").asLong());
+        assertTrue(Files.exists(dir.resolve("img-0.png")) && Files.exists(dir.resolve("img-1.png")));
+    }
+
+    @Test
+    void tokenizePrintsOneJsonLinePerTextAndNothingElse(QuarkusMainLauncher launcher, @TempDir Path dir) throws Exception {
+        Path model = dir.resolve("tiny");
+        assertEquals(0, launcher.launch("model", "reference", "--out", model.toString()).exitCode());
+        LaunchResult r = launcher.launch("tokenize", "--model", model.toString(), "a photo of a cat", "snoopy");
+        assertEquals(0, r.exitCode(), r.getErrorOutput());
+        List<String> lines = r.getOutputStream();
+        assertEquals(2, lines.size(), lines.toString());
+        JsonNode first = JSON.readTree(lines.get(0));
+        assertEquals("a photo of a cat", first.get("text").asText());
+        assertEquals(77, first.get("input_ids").size());
+        JsonNode vocab = JSON.readTree(model.resolve("tokenizer/vocab.json").toFile());
+        assertEquals(vocab.get("<|startoftext|>").asInt(), first.get("input_ids").get(0).asInt());
+        assertEquals(vocab.get("snoopy</w>").asInt(), JSON.readTree(lines.get(1)).get("input_ids").get(1).asInt());
+    }
+
+    @Test
+    void badInputExitsNonZeroWithOneLineNamingTheFile(QuarkusMainLauncher launcher, @TempDir Path dir) throws Exception {
+        LaunchResult missing = launcher.launch("generate", "--model", dir.resolve("nope").toString(), "--prompt", "x",
+                "--out", dir.resolve("x.png").toString());
+        assertEquals(1, missing.exitCode());
+        assertOneErrorLine(missing, dir.resolve("nope") + ": model folder does not exist");
+
+        Path model = dir.resolve("tiny");
+        assertEquals(0, launcher.launch("model", "reference", "--out", model.toString()).exitCode());
+        Files.writeString(model.resolve("unet/model.onnx"), "not a model");
+        LaunchResult broken = launcher.launch("generate", "--model", model.toString(), "--prompt", "x",
+                "--out", dir.resolve("x.png").toString());
+        assertEquals(1, broken.exitCode());
+        assertOneErrorLine(broken, model.resolve("unet/model.onnx") + ": creating the UNet session failed");
+        assertFalse(Files.exists(dir.resolve("x.png")));
+
+        LaunchResult badSize = launcher.launch("generate", "--model", model.toString(), "--prompt", "x", "--width", "65",
+                "--out", dir.resolve("x.png").toString());
+        assertEquals(1, badSize.exitCode());
+        assertOneErrorLine(badSize, "width and height must be positive multiples of 8");
+
+        LaunchResult badPreset = launcher.launch("model", "reference", "--out", dir.resolve("m").toString(), "--preset", "xl");
+        assertEquals(1, badPreset.exitCode());
+        assertOneErrorLine(badPreset, "unknown preset 'xl'");
+    }
+
+    private static void assertOneErrorLine(LaunchResult r, String expectedStart) {
+        List<String> errors = r.getErrorStream().stream().filter(l -> l.startsWith("membrane: error: ")).toList();
+        assertEquals(1, errors.size(), r.getErrorOutput());
+        assertTrue(errors.get(0).startsWith("membrane: error: " + expectedStart), errors.get(0));
+        assertFalse(r.getErrorOutput().contains("\tat "), "no stack trace: " + r.getErrorOutput());
+        assertTrue(r.getOutput().isEmpty(), "stdout must stay empty on error: " + r.getOutput());
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}
