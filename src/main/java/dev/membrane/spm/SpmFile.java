@@ -1,0 +1,205 @@
+package dev.membrane.spm;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import dev.membrane.MembraneException;
+import dev.membrane.spm.safetensors.DType;
+import dev.membrane.spm.safetensors.SafeTensors;
+import dev.membrane.spm.safetensors.Tensor;
+
+/**
+ * An SPM adapter in the official format: per module {@code <key>.lora_down.weight} ([r, in] or [r, in, 1, 1]),
+ * {@code <key>.lora_up.weight} ([out, r] or [out, r, 1, 1]) and {@code <key>.alpha} (scalar), with header metadata
+ * {@code prompts} (comma-separated target concepts), {@code rank} and {@code alpha}. Identified by the SHA-256 of
+ * its bytes. Immutable.
+ */
+public final class SpmFile {
+    private static final String DOWN = ".lora_down.weight";
+    private static final String UP = ".lora_up.weight";
+    private static final String ALPHA = ".alpha";
+
+    private final String source;
+    private final String sha256;
+    private final Map<String, String> metadata;
+    private final List<String> prompts;
+    private final String dtype;
+    private final Map<String, SpmModule> modules;
+
+    private SpmFile(String source, String sha256, Map<String, String> metadata, List<String> prompts, String dtype,
+                    Map<String, SpmModule> modules) {
+        this.source = source;
+        this.sha256 = sha256;
+        this.metadata = Map.copyOf(metadata);
+        this.prompts = List.copyOf(prompts);
+        this.dtype = dtype;
+        this.modules = java.util.Collections.unmodifiableMap(modules);
+    }
+
+    public static SpmFile read(Path file) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new MembraneException(file + ": cannot read SPM file (" + e.getMessage() + ")");
+        }
+        return parse(file.toString(), bytes);
+    }
+
+    public static SpmFile parse(String source, byte[] bytes) {
+        SafeTensors.Contents c = SafeTensors.parse(source, bytes);
+        String promptText = c.metadata().get("prompts");
+        if (promptText == null || promptText.isBlank()) {
+            throw new MembraneException(source + ": SPM metadata lacks 'prompts' (the target concepts)");
+        }
+        List<String> prompts = new ArrayList<>();
+        for (String p : promptText.split(",")) if (!p.isBlank()) prompts.add(p.strip());
+        Map<String, Map<String, Tensor>> byKey = new TreeMap<>();
+        for (Map.Entry<String, Tensor> e : c.tensors().entrySet()) {
+            String name = e.getKey();
+            String suffix = name.endsWith(DOWN) ? DOWN : name.endsWith(UP) ? UP : name.endsWith(ALPHA) ? ALPHA : null;
+            if (suffix == null || !name.startsWith("lora_unet_")) {
+                throw new MembraneException(source + ": unknown key " + name + " (expected lora_unet_<module>"
+                        + DOWN + ", " + UP + " or " + ALPHA + ")");
+            }
+            byKey.computeIfAbsent(name.substring(0, name.length() - suffix.length()), k -> new LinkedHashMap<>()).put(suffix, e.getValue());
+        }
+        if (byKey.isEmpty()) throw new MembraneException(source + ": SPM file has no modules");
+        Map<String, SpmModule> modules = new LinkedHashMap<>();
+        java.util.Set<DType> dtypes = new java.util.TreeSet<>();
+        for (Map.Entry<String, Map<String, Tensor>> e : byKey.entrySet()) {
+            String key = e.getKey();
+            Tensor down = e.getValue().get(DOWN);
+            Tensor up = e.getValue().get(UP);
+            Tensor alpha = e.getValue().get(ALPHA);
+            if (down == null || up == null || alpha == null) {
+                throw new MembraneException(source + ": module " + key + " lacks "
+                        + (down == null ? DOWN : up == null ? UP : ALPHA).substring(1));
+            }
+            dtypes.add(down.dtype());
+            dtypes.add(up.dtype());
+            modules.put(key, module(source, key, down, up, alpha));
+        }
+        String dtype = dtypes.size() == 1 ? dtypes.iterator().next().name().toLowerCase() : "mixed";
+        return new SpmFile(source, sha256(bytes), c.metadata(), prompts, dtype, modules);
+    }
+
+    private static SpmModule module(String source, String key, Tensor down, Tensor up, Tensor alpha) {
+        long[] d = down.shape();
+        long[] u = up.shape();
+        boolean conv = d.length == 4;
+        boolean shapesOk = (d.length == 2 && u.length == 2) || (conv && u.length == 4 && d[2] == 1 && d[3] == 1 && u[2] == 1 && u[3] == 1);
+        if (!shapesOk || d[0] != u[1] || d[0] < 1) {
+            throw new MembraneException(source + ": module " + key + " has lora_down " + Arrays.toString(d)
+                    + " and lora_up " + Arrays.toString(u) + ", which are not a rank-r pair");
+        }
+        if (alpha.values().length != 1) throw new MembraneException(source + ": " + key + ".alpha is not a scalar");
+        return new SpmModule(key, down.values(), up.values(), (int) d[0], (int) d[1], (int) u[0], alpha.values()[0]);
+    }
+
+    static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Which of a UNet's sites this file covers; refuses keys the UNet lacks and shapes that differ. */
+    public record SiteMatch(List<AdapterSite> matched, List<AdapterSite> unmatched) {
+    }
+
+    public SiteMatch match(List<AdapterSite> sites) {
+        Map<String, AdapterSite> byKey = new LinkedHashMap<>();
+        for (AdapterSite s : sites) byKey.put(s.key(), s);
+        List<AdapterSite> matched = new ArrayList<>();
+        for (SpmModule m : modules.values()) {
+            AdapterSite site = byKey.get(m.key());
+            if (site == null) throw new MembraneException(source + ": key " + m.key() + " addresses no SPM site of this UNet");
+            if (site.in() != m.in() || site.out() != m.out()) {
+                throw new MembraneException(source + ": key " + m.key() + " is " + m.out() + "x" + m.in()
+                        + " but the UNet's layer is " + site.out() + "x" + site.in());
+            }
+            matched.add(site);
+        }
+        List<AdapterSite> unmatched = new ArrayList<>(sites);
+        unmatched.removeAll(matched);
+        return new SiteMatch(matched, unmatched);
+    }
+
+    public String source() {
+        return source;
+    }
+
+    public String sha256() {
+        return sha256;
+    }
+
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    public List<String> prompts() {
+        return prompts;
+    }
+
+    /** The rank of the modules (the largest where they differ). */
+    public int rank() {
+        return modules.values().stream().mapToInt(SpmModule::rank).max().orElse(0);
+    }
+
+    /** The alpha of the modules (the first module's; the official files have one alpha). */
+    public float alpha() {
+        return modules.values().iterator().next().alpha();
+    }
+
+    /** f32, f16, bf16 or mixed. */
+    public String dtype() {
+        return dtype;
+    }
+
+    public Map<String, SpmModule> modules() {
+        return modules;
+    }
+
+    /**
+     * Writes an SPM file in the official layout (F32; 1x1-conv sites get 4-D shapes), with metadata {@code prompts},
+     * {@code rank} and {@code alpha}, and returns the SHA-256 of the bytes written.
+     */
+    public static String write(Path file, List<String> prompts, List<AdapterSite> sites, List<SpmModule> modules) {
+        if (sites.size() != modules.size() || modules.isEmpty()) throw new IllegalArgumentException("one module per site");
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        for (int i = 0; i < sites.size(); i++) {
+            AdapterSite site = sites.get(i);
+            SpmModule m = modules.get(i);
+            long[] down = site.downShape(m.rank());
+            long[] up = site.upShape(m.rank());
+            tensors.put(m.key() + DOWN, Tensor.f32(m.down(), down));
+            tensors.put(m.key() + UP, Tensor.f32(m.up(), up));
+            tensors.put(m.key() + ALPHA, Tensor.scalar(m.alpha()));
+        }
+        Map<String, String> metadata = new LinkedHashMap<>();
+        metadata.put("prompts", String.join(", ", prompts));
+        metadata.put("rank", Integer.toString(modules.get(0).rank()));
+        metadata.put("alpha", Float.toString(modules.get(0).alpha()));
+        byte[] bytes = SafeTensors.serialize(metadata, tensors);
+        try {
+            Path parent = file.toAbsolutePath().getParent();
+            if (parent != null) Files.createDirectories(parent);
+            Files.write(file, bytes);
+        } catch (IOException e) {
+            throw new MembraneException(file + ": cannot write SPM file (" + e.getMessage() + ")");
+        }
+        return sha256(bytes);
+    }
+}
