@@ -5,10 +5,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import ai.onnxruntime.OnnxTensor;
+
 import dev.membrane.MembraneException;
 import dev.membrane.diffusion.scheduler.Scheduler;
 import dev.membrane.diffusion.scheduler.SchedulerConfig;
 import dev.membrane.onnx.ExecutionTarget;
+import dev.membrane.onnx.OrtErrors;
 import dev.membrane.onnx.OrtRuntime;
 import dev.membrane.tokenizer.ClipTokenizer;
 
@@ -79,16 +82,23 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         return denoiser;
     }
 
+    public UNetModel unet() {
+        return denoiser.unet();
+    }
+
     public ExecutionTarget target() {
         return target;
     }
 
     public GenerationResult generate(GenerationRequest request) {
-        return generate(request, Map.of());
+        return generate(request, prompts -> Map.of());
     }
 
-    /** Generates every image of the request in one denoising run; {@code extraFeeds} go to every UNet call. */
-    public GenerationResult generate(GenerationRequest request, Map<String, ai.onnxruntime.OnnxTensor> extraFeeds) {
+    /**
+     * Generates every image of the request in one denoising run. {@code extraInputs} sees the encoded prompts once
+     * and returns further UNet inputs (adapter slots) used by every UNet call and closed afterwards.
+     */
+    public GenerationResult generate(GenerationRequest request, ExtraUNetInputs extraInputs) {
         List<ImageSpec> images = request.images();
         int batch = images.size();
         boolean guided = request.classifierFreeGuidance();
@@ -117,7 +127,13 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         }
         long[] shape = {batch, 4, h, w};
         List<Double> unetMs = new ArrayList<>();
-        latents = denoiser.denoise(latents, shape, context, request.guidanceScale(), scheduler, extraFeeds, unetMs);
+        Map<String, OnnxTensor> extraFeeds = OrtErrors.call(folder.unet(), "preparing extra UNet inputs",
+                () -> extraInputs.create(new EncodedPrompts(context, ids, batch, guided)));
+        try {
+            latents = denoiser.denoise(latents, shape, context, request.guidanceScale(), scheduler, extraFeeds, unetMs);
+        } finally {
+            extraFeeds.values().forEach(OnnxTensor::close);
+        }
         long t3 = System.nanoTime();
         byte[][] rgb = decoder.decode(latents, shape, request.width(), request.height());
         long t4 = System.nanoTime();

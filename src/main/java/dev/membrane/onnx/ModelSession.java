@@ -63,6 +63,11 @@ public final class ModelSession implements AutoCloseable {
         return runtime.target();
     }
 
+    /** The model's custom metadata (ONNX {@code metadata_props}). */
+    public Map<String, String> customMetadata() {
+        return OrtErrors.call(file, "reading " + role + " metadata", () -> session.getMetadata().getCustomMetadata());
+    }
+
     /** Inputs in graph order. */
     public Map<String, TensorSignature> inputs() {
         return inputs;

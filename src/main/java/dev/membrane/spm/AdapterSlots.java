@@ -18,8 +18,13 @@ import dev.membrane.MembraneException;
  */
 public record AdapterSlots(float[] linearDown, float[] linearUp, float[] convDown, float[] convUp, int batch) {
 
-    /** Fills the slots of every row; {@code rows.get(b)} is row b's stack (possibly empty). */
+    /** Fills the slots of every row with one stacking mode. */
     public static AdapterSlots fill(SlotLayout layout, List<List<AppliedAdapter>> rows, StackingMode mode) {
+        return fill(layout, rows, java.util.Collections.nCopies(rows.size(), mode));
+    }
+
+    /** Fills the slots of every row; {@code rows.get(b)} is row b's stack (possibly empty), combined by {@code modes.get(b)}. */
+    public static AdapterSlots fill(SlotLayout layout, List<List<AppliedAdapter>> rows, List<StackingMode> modes) {
         int b = rows.size();
         int k = layout.slots();
         AdapterSlots s = new AdapterSlots(new float[b * layout.linearIn() * k], new float[b * k * layout.linearOut()],
@@ -27,7 +32,7 @@ public record AdapterSlots(float[] linearDown, float[] linearUp, float[] convDow
         for (int row = 0; row < b; row++) {
             List<AppliedAdapter> stack = rows.get(row);
             if (stack.isEmpty()) continue;
-            if (mode == StackingMode.LINEAR) s.fillLinear(layout, row, stack);
+            if (modes.get(row) == StackingMode.LINEAR) s.fillLinear(layout, row, stack);
             else s.fillOfficial(layout, row, stack);
         }
         return s;

@@ -99,7 +99,11 @@ final class Layers {
     }
 
     String layerNorm(String module, String x, int dim, float eps) {
-        String w = g.weight(module + ".weight", ParameterInit.filled(dim, 1f), dim);
+        return layerNorm(module, x, dim, eps, 1f);
+    }
+
+    String layerNorm(String module, String x, int dim, float eps, float gain) {
+        String w = g.weight(module + ".weight", ParameterInit.filled(dim, gain), dim);
         String b = g.weight(module + ".bias", ParameterInit.filled(dim, 0f), dim);
         return op(module, "LayerNormalization", List.of(x, w, b), Attr.i("axis", -1), Attr.f("epsilon", eps));
     }

@@ -55,7 +55,9 @@ final class TextEncoderGraph {
                     List.of(l.op(m + ".mlp.activation_fn", "Mul", List.of(h, l.scalar(1.702f)))))));
             x = l.add(m, x, l.linear(m + ".mlp.fc2", h, 4 * d, d, true));
         }
-        String out = l.layerNorm("text_model.final_layer_norm", x, d, 1e-5f);
+        // SD 1.x's text encoder outputs have |c|² ≈ 768 per token; the gain gives narrower presets the same norm, so
+        // norm-sensitive uses (cross-attention logits, the closed-form SPM's λ) behave as on a real model
+        String out = l.layerNorm("text_model.final_layer_norm", x, d, 1e-5f, (float) Math.sqrt(768.0 / d));
         if (io.float16Io()) {
             l.g.nodeNamed("Cast", "/Cast_out", List.of(out), List.of("last_hidden_state"), Attr.i("to", DataType.FLOAT16.getNumber()));
         } else {

@@ -1,0 +1,41 @@
+package dev.membrane.spm.transport;
+
+import java.util.Locale;
+
+import dev.membrane.MembraneException;
+
+/**
+ * How an adapter's weight γ is chosen for a request.
+ *
+ * @param kind   facilitated (γ = factor · max over target prompts of max(s_f, s_t)) or fixed
+ * @param value  the factor (facilitated) or γ itself (fixed)
+ * @param minimum a floor for γ under facilitated transport (0 = none), so rewording cannot switch a concept off
+ */
+public record Transport(Kind kind, double value, double minimum) {
+    public enum Kind { FACILITATED, FIXED }
+
+    public Transport {
+        if (!(value >= 0) || Double.isInfinite(value)) throw new MembraneException("transport value must be a finite number >= 0, got " + value);
+        if (!(minimum >= 0)) throw new MembraneException("transport minimum must be >= 0, got " + minimum);
+    }
+
+    public static Transport facilitated(double factor) {
+        return new Transport(Kind.FACILITATED, factor, 0);
+    }
+
+    public static Transport fixed(double gamma) {
+        return new Transport(Kind.FIXED, gamma, 0);
+    }
+
+    public Transport withMinimum(double min) {
+        return new Transport(kind, value, min);
+    }
+
+    public static Kind parseKind(String s) {
+        return switch (s.toLowerCase(Locale.ROOT)) {
+            case "facilitated" -> Kind.FACILITATED;
+            case "fixed" -> Kind.FIXED;
+            default -> throw new MembraneException("unknown transport '" + s + "' (facilitated, fixed)");
+        };
+    }
+}
