@@ -28,6 +28,11 @@ import dev.membrane.onnx.DeviceChoice;
 import dev.membrane.onnx.OrtRuntime;
 import dev.membrane.onnx.RuntimeConfig;
 import dev.membrane.onnx.reference.ReferencePreset;
+import dev.membrane.spm.AdapterPipeline;
+import dev.membrane.spm.PreparedUNets;
+import dev.membrane.spm.SpmFile;
+import dev.membrane.spm.StackingMode;
+import dev.membrane.spm.transport.Transport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -73,6 +78,22 @@ public class GenerateCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "PNG file to write.")
     Path out;
 
+    @Option(names = "--spm", paramLabel = "FILE[:WEIGHT]",
+            description = "An SPM adapter to apply; repeatable. WEIGHT is the fixed γ under --transport fixed (default 1).")
+    List<String> spms = new ArrayList<>();
+
+    @Option(names = "--transport", defaultValue = "facilitated", description = "facilitated or fixed. Default: ${DEFAULT-VALUE}.")
+    String transport;
+
+    @Option(names = "--transport-factor", defaultValue = "1.0", description = "Facilitated Transport's factor. Default: ${DEFAULT-VALUE}.")
+    double transportFactor;
+
+    @Option(names = "--stacking", defaultValue = "linear", description = "linear (the paper's sum) or official. Default: ${DEFAULT-VALUE}.")
+    String stacking;
+
+    @Option(names = "--slots", defaultValue = "8", description = "Slots when the UNet must be prepared first. Default: ${DEFAULT-VALUE}.")
+    int slots;
+
     @Override
     public Integer call() {
         RuntimeConfig rc = config.runtimeConfig();
@@ -87,11 +108,68 @@ public class GenerateCommand implements Callable<Integer> {
         for (int i = 0; i < prompts.size(); i++) images.add(new ImageSpec(prompts.get(i), negative, firstSeed + i));
         GenerationRequest request = new GenerationRequest(images, w, h, steps, guidance, kind);
         OrtRuntime runtime = OrtRuntime.create(rc);
-        try (StableDiffusionPipeline pipeline = StableDiffusionPipeline.open(folder, folder.unet(), runtime)) {
-            GenerationResult result = pipeline.generate(request);
-            System.out.println(Json.line(summary(request, result, writeImages(result), pipeline)));
+        if (spms.isEmpty()) {
+            try (StableDiffusionPipeline pipeline = StableDiffusionPipeline.open(folder, folder.unet(), runtime)) {
+                GenerationResult result = pipeline.generate(request);
+                System.out.println(Json.line(summary(request, result, writeImages(result), pipeline)));
+            }
+            return 0;
+        }
+        StackingMode mode = StackingMode.parse(stacking);
+        Transport.Kind transportKind = Transport.parseKind(transport);
+        List<AdapterPipeline.AdapterRequest> adapters = new ArrayList<>();
+        for (String spec : spms) adapters.add(adapterRequest(spec, transportKind));
+        int needed = mode == StackingMode.LINEAR ? adapters.stream().mapToInt(a -> a.file().rank()).sum()
+                : adapters.stream().mapToInt(a -> a.file().rank()).max().orElse(1);
+        Path prepared = PreparedUNets.ensure(folder, Math.max(slots, needed));
+        try (StableDiffusionPipeline pipeline = StableDiffusionPipeline.open(folder, prepared, runtime)) {
+            AdapterPipeline ap = new AdapterPipeline(pipeline);
+            List<AdapterPipeline.ImageStack> stacks = new ArrayList<>();
+            for (int i = 0; i < images.size(); i++) stacks.add(new AdapterPipeline.ImageStack(adapters, mode));
+            AdapterPipeline.Result result = ap.generate(request, stacks);
+            ObjectNode summary = summary(request, result.generation(), writeImages(result.generation()), pipeline);
+            summary.put("stacking", mode.id());
+            summary.put("transport", transportKind.name().toLowerCase(java.util.Locale.ROOT));
+            ArrayNode list = summary.putArray("adapters");
+            for (int i = 0; i < result.applied().size(); i++) {
+                for (int a = 0; a < result.applied().get(i).size(); a++) {
+                    AdapterPipeline.Applied applied = result.applied().get(i).get(a);
+                    ObjectNode n = list.addObject();
+                    n.put("image", i);
+                    n.put("file", adapters.get(a).source().toString());
+                    n.put("sha256", applied.file().sha256());
+                    n.put("prompts", String.join(", ", applied.file().prompts()));
+                    putScore(n, "sf", applied.score().sf());
+                    putScore(n, "st", applied.score().st());
+                    n.put("gamma", applied.score().gamma());
+                }
+            }
+            System.out.println(Json.line(summary));
         }
         return 0;
+    }
+
+    private static void putScore(ObjectNode n, String name, double v) {
+        if (Double.isNaN(v)) n.putNull(name);
+        else n.put(name, v);
+    }
+
+    /** {@code FILE[:WEIGHT]}: a trailing {@code :number} is the weight. */
+    private AdapterPipeline.AdapterRequest adapterRequest(String spec, Transport.Kind kind) {
+        Path file = Path.of(spec);
+        double weight = 1.0;
+        int colon = spec.lastIndexOf(':');
+        if (colon > 0) {
+            try {
+                weight = Double.parseDouble(spec.substring(colon + 1));
+                file = Path.of(spec.substring(0, colon));
+            } catch (NumberFormatException e) {
+                // a colon that is part of the path
+            }
+        }
+        SpmFile spm = SpmFile.read(file);
+        Transport t = kind == Transport.Kind.FIXED ? Transport.fixed(weight) : Transport.facilitated(transportFactor);
+        return new AdapterPipeline.AdapterRequest(spm, t, file);
     }
 
     /** The reference presets' own size, else SD 1.x's 512. */

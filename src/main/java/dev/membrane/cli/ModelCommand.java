@@ -10,15 +10,45 @@ import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.membrane.diffusion.ModelFolder;
 import dev.membrane.onnx.reference.ReferenceModelBuilder;
+import dev.membrane.spm.SlotLayout;
+import dev.membrane.spm.UNetPreparer;
 import dev.membrane.onnx.reference.ReferencePreset;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code model …}: model folders. */
 @Command(name = "model", description = "Build and prepare model folders.", mixinStandardHelpOptions = true,
-        subcommands = {ModelCommand.Reference.class})
+        subcommands = {ModelCommand.Reference.class, ModelCommand.Prepare.class})
 public class ModelCommand {
+
+    /** {@code model prepare --model DIR [--slots K]}: writes {@code unet/model.spm.onnx} beside the UNet. */
+    @Command(name = "prepare", mixinStandardHelpOptions = true,
+            description = "Rewrite the UNet so every SPM site takes per-request adapter weights (unet/" + UNetPreparer.PREPARED_FILE + ").")
+    static class Prepare implements Callable<Integer> {
+        @Option(names = "--model", required = true, description = "Model folder.")
+        Path model;
+
+        @Option(names = "--slots", defaultValue = "8", description = "Rank-1 adapter slots per sample (a rank-r adapter takes r). Default: ${DEFAULT-VALUE}.")
+        int slots;
+
+        @Override
+        public Integer call() {
+            ModelFolder folder = ModelFolder.open(model);
+            Path out = folder.unet().resolveSibling(UNetPreparer.PREPARED_FILE);
+            long start = System.nanoTime();
+            SlotLayout layout = UNetPreparer.prepare(folder.unet(), slots, out);
+            ObjectNode summary = Json.object();
+            summary.put("prepared", out.toString());
+            summary.put("slots", layout.slots());
+            summary.put("sites", layout.sites().size());
+            summary.put("elementType", layout.elementType());
+            summary.put("prepareMs", Json.round3((System.nanoTime() - start) / 1e6));
+            System.out.println(Json.line(summary));
+            return 0;
+        }
+    }
 
     /** {@code model reference --out DIR [--preset tiny|sd15] [--tokenizer DIR] [--unet-weights auto|inline|external]}. */
     @Command(name = "reference", mixinStandardHelpOptions = true,

@@ -1,6 +1,7 @@
 package dev.membrane.spm;
 
 import ai.onnxruntime.OnnxTensor;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -24,8 +25,17 @@ public final class AdapterPipeline {
     private final SlotLayout layout;
     private final FacilitatedTransport transport;
 
-    /** An adapter requested for an image, and how its γ is chosen. */
-    public record AdapterRequest(SpmFile file, Transport transport) {
+    /**
+     * An adapter requested for an image, and how its γ is chosen.
+     *
+     * @param file      the SPM
+     * @param transport facilitated or fixed
+     * @param source    where it came from (for reports)
+     */
+    public record AdapterRequest(SpmFile file, Transport transport, Path source) {
+        public AdapterRequest(SpmFile file, Transport transport) {
+            this(file, transport, Path.of(file.source()));
+        }
     }
 
     /** One image's stack. */

@@ -115,6 +115,65 @@ class CliIT {
         assertOneErrorLine(badPreset, "unknown preset 'xl'");
     }
 
+    @Test
+    void prepareInspectDeriveAndGenerateWithAdapters(QuarkusMainLauncher launcher, @TempDir Path dir) throws Exception {
+        Path model = dir.resolve("tiny");
+        assertEquals(0, launcher.launch("model", "reference", "--out", model.toString()).exitCode());
+
+        LaunchResult prepared = launcher.launch("model", "prepare", "--model", model.toString(), "--slots", "4");
+        assertEquals(0, prepared.exitCode(), prepared.getErrorOutput());
+        assertEquals(192, onlyJsonLine(prepared).get("sites").asInt());
+        assertTrue(Files.exists(model.resolve("unet/model.spm.onnx")));
+
+        Path spm = dir.resolve("cat.safetensors");
+        LaunchResult derived = launcher.launch("spm", "derive", "--model", model.toString(), "--concept", "cat",
+                "--preserve", "a photo of a dog", "--out", spm.toString());
+        assertEquals(0, derived.exitCode(), derived.getErrorOutput());
+        JsonNode d = onlyJsonLine(derived);
+        assertEquals(32, d.get("modules").asInt());
+
+        LaunchResult inspected = launcher.launch("spm", "inspect", spm.toString(), "--model", model.toString());
+        assertEquals(0, inspected.exitCode(), inspected.getErrorOutput());
+        JsonNode i = onlyJsonLine(inspected);
+        assertEquals(d.get("sha256").asText(), i.get("sha256").asText());
+        assertEquals(GenerateCommand.sha256(Files.readAllBytes(spm)), i.get("sha256").asText());
+        assertEquals(1, i.get("rank").asInt());
+        assertEquals("cat", i.get("prompts").get(0).asText());
+        assertEquals("f32", i.get("dtype").asText());
+        assertEquals(32, i.get("sitesMatched").asInt());
+        assertEquals(160, i.get("sitesUnmatched").asInt());
+
+        Path ref = Path.of("adapters/snoopy.safetensors").toAbsolutePath();
+        LaunchResult gen = launcher.launch("generate", "--model", model.toString(), "--prompt", "a photo of a cat", "--seed", "1",
+                "--steps", "4", "--spm", spm + ":1.5", "--spm", ref.toString(), "--transport", "fixed", "--stacking", "official",
+                "--out", dir.resolve("o.png").toString());
+        assertEquals(0, gen.exitCode(), gen.getErrorOutput());
+        JsonNode g = onlyJsonLine(gen);
+        assertEquals("official", g.get("stacking").asText());
+        assertEquals(2, g.get("adapters").size());
+        JsonNode first = g.get("adapters").get(0);
+        assertEquals(d.get("sha256").asText(), first.get("sha256").asText());
+        assertEquals(1.5, first.get("gamma").asDouble());
+        assertTrue(first.get("sf").isNull() && first.get("st").isNull(), "fixed transport computes no scores");
+        assertEquals(1.0, g.get("adapters").get(1).get("gamma").asDouble());
+
+        LaunchResult facilitated = launcher.launch("generate", "--model", model.toString(), "--prompt", "a photo of a cat",
+                "--seed", "1", "--steps", "4", "--spm", spm.toString(), "--transport-factor", "2", "--out", dir.resolve("f.png").toString());
+        assertEquals(0, facilitated.exitCode(), facilitated.getErrorOutput());
+        JsonNode a = onlyJsonLine(facilitated).get("adapters").get(0);
+        assertEquals(1.0, a.get("st").asDouble(), 1e-12, "'cat' is in the prompt");
+        assertEquals(2.0, a.get("gamma").asDouble(), 1e-9);
+    }
+
+    @Test
+    void damagedSpmFileIsOneLine(QuarkusMainLauncher launcher, @TempDir Path dir) throws Exception {
+        Path bad = dir.resolve("bad.safetensors");
+        Files.write(bad, new byte[] {100, 0, 0, 0, 0, 0, 0, 0, '{', '}'});
+        LaunchResult r = launcher.launch("spm", "inspect", bad.toString());
+        assertEquals(1, r.exitCode());
+        assertOneErrorLine(r, bad + ": damaged safetensors file at byte 0");
+    }
+
     private static void assertOneErrorLine(LaunchResult r, String expectedStart) {
         List<String> errors = r.getErrorStream().stream().filter(l -> l.startsWith("membrane: error: ")).toList();
         assertEquals(1, errors.size(), r.getErrorOutput());
