@@ -177,6 +177,19 @@ public final class SpmFile {
      * {@code rank} and {@code alpha}, and returns the SHA-256 of the bytes written.
      */
     public static String write(Path file, List<String> prompts, List<AdapterSite> sites, List<SpmModule> modules) {
+        byte[] bytes = serialize(prompts, sites, modules);
+        try {
+            Path parent = file.toAbsolutePath().getParent();
+            if (parent != null) Files.createDirectories(parent);
+            Files.write(file, bytes);
+        } catch (IOException e) {
+            throw new MembraneException(file + ": cannot write SPM file (" + e.getMessage() + ")");
+        }
+        return sha256(bytes);
+    }
+
+    /** The bytes {@link #write} writes. */
+    public static byte[] serialize(List<String> prompts, List<AdapterSite> sites, List<SpmModule> modules) {
         if (sites.size() != modules.size() || modules.isEmpty()) throw new IllegalArgumentException("one module per site");
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         for (int i = 0; i < sites.size(); i++) {
@@ -192,14 +205,6 @@ public final class SpmFile {
         metadata.put("prompts", String.join(", ", prompts));
         metadata.put("rank", Integer.toString(modules.get(0).rank()));
         metadata.put("alpha", Float.toString(modules.get(0).alpha()));
-        byte[] bytes = SafeTensors.serialize(metadata, tensors);
-        try {
-            Path parent = file.toAbsolutePath().getParent();
-            if (parent != null) Files.createDirectories(parent);
-            Files.write(file, bytes);
-        } catch (IOException e) {
-            throw new MembraneException(file + ": cannot write SPM file (" + e.getMessage() + ")");
-        }
-        return sha256(bytes);
+        return SafeTensors.serialize(metadata, tensors);
     }
 }
