@@ -63,9 +63,9 @@ public class SpmCommand {
         }
     }
 
-    /** {@code spm derive --model DIR --concept TEXT [--surrogate TEXT] [--preserve TEXT]... [--lambda F] --out FILE}. */
+    /** {@code spm derive --model DIR --concept TEXT [--surrogate TEXT] [--preserve TEXT]... [--lambda F] [--positions N] --out FILE}. */
     @Command(name = "derive", mixinStandardHelpOptions = true,
-            description = "Derive a closed-form SPM (rank 1 on every attn2 to_k/to_v) that maps a concept onto a surrogate.")
+            description = "Derive a closed-form SPM (on every attn2 to_k/to_v) that maps a concept onto a surrogate.")
     static class Derive implements Callable<Integer> {
         @Inject
         MembraneConfig config;
@@ -85,13 +85,17 @@ public class SpmCommand {
         @Option(names = "--lambda", defaultValue = "0.5", description = "Ridge term λ. Default: ${DEFAULT-VALUE}.")
         double lambda;
 
+        @Option(names = "--positions", defaultValue = "1",
+                description = "Token positions edited: the last token and the N-1 after it (EOS, padding); the adapter's rank. Default: ${DEFAULT-VALUE}.")
+        int positions;
+
         @Option(names = "--out", required = true, description = "The .safetensors file to write.")
         Path out;
 
         @Override
         public Integer call() {
             ModelFolder folder = ModelFolder.open(model);
-            ClosedFormDerivation.Spec spec = new ClosedFormDerivation.Spec(concept, surrogate, preserve, lambda);
+            ClosedFormDerivation.Spec spec = new ClosedFormDerivation.Spec(concept, surrogate, preserve, lambda, positions);
             long start = System.nanoTime();
             OrtRuntime runtime = OrtRuntime.create(config.runtimeConfig());
             ClosedFormDerivation.Derived d;
@@ -106,7 +110,7 @@ public class SpmCommand {
             n.put("surrogate", surrogate);
             n.put("lambda", lambda);
             n.put("modules", d.modules().size());
-            n.put("rank", 1);
+            n.put("rank", positions);
             n.put("deriveMs", Json.round3((System.nanoTime() - start) / 1e6));
             System.out.println(Json.line(n));
             return 0;
