@@ -90,7 +90,8 @@ public final class BpeVocabularyTrainer {
         return ByteLevelAlphabet.charOf(b) == (char) b;
     }
 
-    private static List<String> applyMerge(List<String> word, String first, String second) {
+    /** Merges every non-overlapping occurrence of (first, second), left to right, as CLIP's BPE does. */
+    static List<String> applyMerge(List<String> word, String first, String second) {
         List<String> out = new ArrayList<>(word.size());
         for (int i = 0; i < word.size(); i++) {
             if (i < word.size() - 1 && word.get(i).equals(first) && word.get(i + 1).equals(second)) {

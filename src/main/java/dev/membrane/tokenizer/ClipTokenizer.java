@@ -200,16 +200,7 @@ public final class ClipTokenizer {
                 }
             }
             if (bestFirst == null) break;
-            List<String> merged = new ArrayList<>(word.size());
-            for (int i = 0; i < word.size(); i++) {
-                if (i < word.size() - 1 && word.get(i).equals(bestFirst) && word.get(i + 1).equals(bestSecond)) {
-                    merged.add(bestFirst + bestSecond);
-                    i++;
-                } else {
-                    merged.add(word.get(i));
-                }
-            }
-            word = merged;
+            word = BpeVocabularyTrainer.applyMerge(word, bestFirst, bestSecond);
         }
         return word.toArray(String[]::new);
     }

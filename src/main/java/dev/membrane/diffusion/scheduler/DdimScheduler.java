@@ -1,22 +1,13 @@
 package dev.membrane.diffusion.scheduler;
 
 /** diffusers' {@code DDIMScheduler} with eta = 0: deterministic, one UNet call per step. */
-final class DdimScheduler implements Scheduler {
-    private final NoiseSchedule schedule;
-    private final SchedulerConfig config;
-    private final double finalAlphaCumprod;
-    private final int stepRatio;
+final class DdimScheduler extends DiscreteScheduler {
     private final double[] timesteps;
 
     DdimScheduler(SchedulerConfig config, int steps) {
-        this.config = config;
-        schedule = new NoiseSchedule(config);
-        finalAlphaCumprod = config.setAlphaToOne() ? 1.0 : schedule.alphaCumprod(0);
-        stepRatio = config.numTrainTimesteps() / steps;
-        long[] t = TimestepSpacing.integerTimesteps(TimestepSpacing.parse(config.timestepSpacing(), "scheduler"),
-                config.numTrainTimesteps(), steps, config.stepsOffset());
-        timesteps = new double[t.length];
-        for (int i = 0; i < t.length; i++) timesteps[i] = t[i];
+        super(config, steps);
+        timesteps = new double[descending.length];
+        for (int i = 0; i < descending.length; i++) timesteps[i] = descending[i];
     }
 
     @Override
@@ -25,21 +16,11 @@ final class DdimScheduler implements Scheduler {
     }
 
     @Override
-    public double initNoiseSigma() {
-        return 1.0;
-    }
-
-    @Override
-    public float[] scaleModelInput(float[] sample, int index) {
-        return sample;
-    }
-
-    @Override
     public float[] step(float[] modelOutput, int index, float[] sample) {
         int t = (int) timesteps[index];
         int prev = t - stepRatio;
         double a = schedule.alphaCumprod(t);
-        double aPrev = prev >= 0 ? schedule.alphaCumprod(prev) : finalAlphaCumprod;
+        double aPrev = alphaAt(prev);
         double b = 1 - a;
         double sa = Math.sqrt(a);
         double sb = Math.sqrt(b);

@@ -8,23 +8,15 @@ import java.util.List;
  * model outputs. For n inference steps it makes n + 1 UNet calls: the second timestep is visited twice, the
  * second visit averaging the first two outputs from the first sample (diffusers' warm-up).
  */
-final class PndmScheduler implements Scheduler {
-    private final NoiseSchedule schedule;
-    private final double finalAlphaCumprod;
-    private final String predictionType;
-    private final int stepRatio;
+final class PndmScheduler extends DiscreteScheduler {
     private final double[] timesteps;
     private final List<float[]> ets = new ArrayList<>();
     private int counter;
     private float[] curSample;
 
     PndmScheduler(SchedulerConfig config, int steps) {
-        schedule = new NoiseSchedule(config);
-        finalAlphaCumprod = config.setAlphaToOne() ? 1.0 : schedule.alphaCumprod(0);
-        predictionType = config.predictionType();
-        stepRatio = config.numTrainTimesteps() / steps;
-        long[] desc = TimestepSpacing.integerTimesteps(TimestepSpacing.parse(config.timestepSpacing(), "scheduler"),
-                config.numTrainTimesteps(), steps, config.stepsOffset());
+        super(config, steps);
+        long[] desc = descending;
         if (steps == 1) {
             timesteps = new double[] {desc[0]};
         } else {
@@ -38,16 +30,6 @@ final class PndmScheduler implements Scheduler {
     @Override
     public double[] timesteps() {
         return timesteps.clone();
-    }
-
-    @Override
-    public double initNoiseSigma() {
-        return 1.0;
-    }
-
-    @Override
-    public float[] scaleModelInput(float[] sample, int index) {
-        return sample;
     }
 
     @Override
@@ -97,13 +79,13 @@ final class PndmScheduler implements Scheduler {
     /** PNDM's transfer formula (diffusers {@code _get_prev_sample}, eq. (9) of the PNDM paper). */
     private float[] prevSample(float[] sample, int t, int prev, float[] modelOutput) {
         double a = schedule.alphaCumprod(t);
-        double aPrev = prev >= 0 ? schedule.alphaCumprod(prev) : finalAlphaCumprod;
+        double aPrev = alphaAt(prev);
         double b = 1 - a;
         double bPrev = 1 - aPrev;
         double sampleCoeff = Math.sqrt(aPrev / a);
         double denom = a * Math.sqrt(bPrev) + Math.sqrt(a * b * aPrev);
         float[] out = new float[sample.length];
-        boolean v = predictionType.equals("v_prediction");
+        boolean v = config.predictionType().equals("v_prediction");
         for (int i = 0; i < out.length; i++) {
             double eps = v ? Math.sqrt(a) * modelOutput[i] + Math.sqrt(b) * sample[i] : modelOutput[i];
             out[i] = (float) (sampleCoeff * sample[i] - (aPrev - a) * eps / denom);
