@@ -1,0 +1,106 @@
+package dev.membrane.gateway;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Dynamic batching: a worker takes the oldest waiting request and every other one with the same batch key, up to
+ * {@code maxImages} images, waiting at most {@code maxWaitMs} from the oldest's arrival for the batch to fill.
+ * Requests with different adapter stacks share a batch (per-sample adapter slots). Thread-safe.
+ */
+final class Batcher {
+    private final int maxImages;
+    private final long maxWaitMs;
+    private final LinkedList<WorkItem> queue = new LinkedList<>();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private boolean closed;
+
+    Batcher(int maxImages, long maxWaitMs) {
+        this.maxImages = maxImages;
+        this.maxWaitMs = maxWaitMs;
+    }
+
+    void add(WorkItem item) {
+        lock.lock();
+        try {
+            queue.add(item);
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    int depth() {
+        lock.lock();
+        try {
+            return queue.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The next batch; empty once closed. */
+    List<WorkItem> take() throws InterruptedException {
+        lock.lock();
+        try {
+            while (queue.isEmpty() && !closed) changed.await();
+            if (queue.isEmpty()) return List.of();
+            WorkItem first = queue.getFirst();
+            WorkItem.BatchKey key = first.batchKey();
+            long deadline = first.receivedAtMs() + maxWaitMs;
+            while (!closed && imagesWithKey(key) < maxImages) {
+                long wait = deadline - System.currentTimeMillis();
+                if (wait <= 0) break;
+                changed.await(wait, TimeUnit.MILLISECONDS);
+                if (queue.isEmpty() || queue.getFirst() != first) break; // another worker took it
+            }
+            List<WorkItem> batch = new ArrayList<>();
+            int images = 0;
+            for (Iterator<WorkItem> it = queue.iterator(); it.hasNext(); ) {
+                WorkItem w = it.next();
+                if (!w.batchKey().equals(key)) continue;
+                if (!batch.isEmpty() && images + w.request().numImages() > maxImages) break;
+                batch.add(w);
+                images += w.request().numImages();
+                it.remove();
+            }
+            return batch;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int imagesWithKey(WorkItem.BatchKey key) {
+        int n = 0;
+        for (WorkItem w : queue) if (w.batchKey().equals(key)) n += w.request().numImages();
+        return n;
+    }
+
+    /** Wakes every waiting worker; queued items stay for {@link #drainAll()}. */
+    void close() {
+        lock.lock();
+        try {
+            closed = true;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    List<WorkItem> drainAll() {
+        lock.lock();
+        try {
+            List<WorkItem> all = new ArrayList<>(queue);
+            queue.clear();
+            return all;
+        } finally {
+            lock.unlock();
+        }
+    }
+}

@@ -1,0 +1,54 @@
+package dev.membrane.gateway;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+
+import dev.membrane.gateway.message.Outcome;
+
+/**
+ * The gateway's meters (Prometheus names in parentheses): requests by status ({@code membrane_requests_total}),
+ * queue depth and in-flight requests ({@code membrane_queue_depth}, {@code membrane_in_flight}), batch size
+ * ({@code membrane_batch_images}), UNet step latency ({@code membrane_unet_step_seconds}), end-to-end latency
+ * ({@code membrane_request_seconds}) and γ per concept ({@code membrane_adapter_gamma}).
+ */
+public final class GatewayMetrics {
+    private final MeterRegistry registry;
+    private final DistributionSummary batchImages;
+    private final Timer unetStep;
+    private final Timer request;
+    private final AtomicInteger inFlight = new AtomicInteger();
+
+    public GatewayMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        batchImages = DistributionSummary.builder("membrane.batch.images").description("images per UNet batch").register(registry);
+        unetStep = Timer.builder("membrane.unet.step").description("one UNet call").publishPercentileHistogram().register(registry);
+        request = Timer.builder("membrane.request").description("record read to outcome decided").publishPercentileHistogram().register(registry);
+        registry.gauge("membrane.in.flight", inFlight);
+    }
+
+    void queueDepth(Supplier<Number> depth) {
+        io.micrometer.core.instrument.Gauge.builder("membrane.queue.depth", depth).description("requests waiting for a batch").register(registry);
+    }
+
+    void inFlight(int n) {
+        inFlight.set(n);
+    }
+
+    void outcome(Outcome o) {
+        Counter.builder("membrane.requests").tag("status", o.status().name()).register(registry).increment();
+        request.record(Duration.ofMillis(Math.max(0, o.completedAtMs() - o.receivedAtMs())));
+        for (Outcome.AppliedAdapterOut a : o.adapters()) {
+            DistributionSummary.builder("membrane.adapter.gamma").tag("concept", a.concept()).register(registry).record(a.gamma());
+        }
+    }
+
+    void batch(int images, java.util.List<Double> unetCallMs) {
+        batchImages.record(images);
+        for (double ms : unetCallMs) unetStep.record(Duration.ofNanos((long) (ms * 1e6)));
+    }
+}

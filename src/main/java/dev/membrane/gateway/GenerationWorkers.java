@@ -1,0 +1,130 @@
+package dev.membrane.gateway;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import org.jboss.logging.MDC;
+
+import dev.membrane.diffusion.GenerationRequest;
+import dev.membrane.diffusion.GenerationResult;
+import dev.membrane.diffusion.ImageSpec;
+import dev.membrane.diffusion.scheduler.SchedulerKind;
+import dev.membrane.gateway.message.OutputRecords;
+import dev.membrane.gateway.message.Outcome;
+import dev.membrane.policy.PolicyDecision;
+import dev.membrane.spm.AdapterPipeline;
+
+/**
+ * Worker threads that take batches from the {@link Batcher}, run them on the served model (one denoising run per
+ * batch, every request with its own adapter stack) and hand each request's outcome to {@code sink}.
+ */
+final class GenerationWorkers {
+    private static final Logger LOG = Logger.getLogger(GenerationWorkers.class.getName());
+    private final Batcher batcher;
+    private final Map<String, ServedModel> models;
+    private final Consumer<Outcome> sink;
+    private final GatewayMetrics metrics;
+    private final List<Thread> threads = new ArrayList<>();
+
+    GenerationWorkers(Batcher batcher, Map<String, ServedModel> models, Consumer<Outcome> sink, GatewayMetrics metrics) {
+        this.batcher = batcher;
+        this.models = models;
+        this.sink = sink;
+        this.metrics = metrics;
+    }
+
+    void start(int count) {
+        for (int i = 0; i < count; i++) {
+            Thread t = new Thread(this::run, "membrane-worker-" + i);
+            t.setDaemon(true);
+            threads.add(t);
+            t.start();
+        }
+    }
+
+    private void run() {
+        while (true) {
+            List<WorkItem> batch;
+            try {
+                batch = batcher.take();
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (batch.isEmpty()) return;
+            for (Outcome o : process(batch)) sink.accept(o);
+        }
+    }
+
+    /** Waits for the workers to finish their current batches after {@link Batcher#close()}. */
+    void join(long timeoutMs) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        for (Thread t : threads) t.join(Math.max(1, deadline - System.currentTimeMillis()));
+    }
+
+    void interrupt() {
+        threads.forEach(Thread::interrupt);
+    }
+
+    List<Outcome> process(List<WorkItem> batch) {
+        long start = System.currentTimeMillis();
+        WorkItem first = batch.get(0);
+        ServedModel model = models.get(first.request().model());
+        List<ImageSpec> images = new ArrayList<>();
+        List<AdapterPipeline.ImageStack> stacks = new ArrayList<>();
+        for (WorkItem w : batch) {
+            List<AdapterPipeline.AdapterRequest> adapters = new ArrayList<>();
+            for (PolicyDecision.ResolvedAdapter a : w.decision().adapters()) adapters.add(new AdapterPipeline.AdapterRequest(a.file(), a.transport()));
+            for (int i = 0; i < w.request().numImages(); i++) {
+                images.add(new ImageSpec(w.request().prompt(), w.request().negativePrompt(), w.request().seed() + i));
+                stacks.add(new AdapterPipeline.ImageStack(adapters, w.decision().policy().stacking()));
+            }
+        }
+        List<Outcome> out = new ArrayList<>();
+        try {
+            MDC.put("requestId", batch.stream().map(w -> w.request().requestId()).toList().toString());
+            var req = first.request();
+            GenerationRequest g = new GenerationRequest(images, req.width(), req.height(), req.steps(), req.guidanceScale(),
+                    SchedulerKind.parse(req.scheduler()));
+            AdapterPipeline.Result result = model.pipeline().generate(g, stacks);
+            GenerationResult.StageTimings t = result.generation().timings();
+            metrics.batch(images.size(), t.unetCallMs());
+            long done = System.currentTimeMillis();
+            int index = 0;
+            for (WorkItem w : batch) {
+                List<Outcome.ImageOut> imgs = new ArrayList<>();
+                for (int i = 0; i < w.request().numImages(); i++, index++) {
+                    GenerationResult.GeneratedImage img = result.generation().images().get(index);
+                    imgs.add(new Outcome.ImageOut(img.png(), OutputRecords.sha256(img.png()), img.width(), img.height(), img.spec().seed()));
+                }
+                List<Outcome.AppliedAdapterOut> applied = new ArrayList<>();
+                List<AdapterPipeline.Applied> scores = result.applied().get(index - 1);
+                List<PolicyDecision.ResolvedAdapter> resolved = w.decision().adapters();
+                for (int a = 0; a < scores.size(); a++) {
+                    var s = scores.get(a);
+                    applied.add(new Outcome.AppliedAdapterOut(resolved.get(a).entry().id(), resolved.get(a).entry().category(),
+                            s.file().sha256(), s.file().rank(), s.score().sf(), s.score().st(), s.score().gamma()));
+                }
+                Outcome.BatchTimings bt = new Outcome.BatchTimings(start - w.receivedAtMs(), t.tokenizeMs() + t.textEncodeMs(),
+                        t.denoiseMs(), t.decodeMs() + t.pngMs(), done - w.receivedAtMs(), images.size(), batch.size(),
+                        model.pipeline().pipeline().target().device(), model.pipeline().pipeline().target().provider());
+                out.add(new Outcome(Outcome.Status.COMPLETED, w.source(), w.request().requestId(), w.request(), w.decision(), null, null,
+                        imgs, applied, bt, null, null, w.receivedAtMs(), done));
+            }
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "batch of " + batch.size() + " requests failed: " + e.getMessage(), e);
+            long done = System.currentTimeMillis();
+            out.clear();
+            for (WorkItem w : batch) {
+                out.add(new Outcome(Outcome.Status.FAILED, w.source(), w.request().requestId(), w.request(), w.decision(),
+                        "GENERATION_FAILED", String.valueOf(e.getMessage()), List.of(), List.of(), null, null, null, w.receivedAtMs(), done));
+            }
+        } finally {
+            MDC.remove("requestId");
+        }
+        return out;
+    }
+}

@@ -1,0 +1,96 @@
+package dev.membrane.gateway;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+import dev.membrane.MembraneException;
+import dev.membrane.diffusion.ModelFolder;
+import dev.membrane.diffusion.StableDiffusionPipeline;
+import dev.membrane.gateway.message.OutputRecords;
+import dev.membrane.onnx.OrtRuntime;
+import dev.membrane.spm.AdapterPipeline;
+import dev.membrane.spm.PreparedUNets;
+
+/**
+ * A model the gateway serves: its pipeline on a prepared UNet, and the SHA-256 of every ONNX and external-data
+ * file for audit records (computed once at start). Thread-safe.
+ */
+public final class ServedModel implements AutoCloseable {
+    private final String id;
+    private final AdapterPipeline pipeline;
+    private final OutputRecords.ModelInfo info;
+
+    private ServedModel(String id, AdapterPipeline pipeline, OutputRecords.ModelInfo info) {
+        this.id = id;
+        this.pipeline = pipeline;
+        this.info = info;
+    }
+
+    public static ServedModel open(String id, Path dir, OrtRuntime runtime, int slots) {
+        ModelFolder folder = ModelFolder.open(dir);
+        Path prepared = PreparedUNets.ensure(folder, slots);
+        StableDiffusionPipeline sd = StableDiffusionPipeline.open(folder, prepared, runtime);
+        return new ServedModel(id, new AdapterPipeline(sd), new OutputRecords.ModelInfo(id, fileHashes(dir)));
+    }
+
+    /** SHA-256 of the model's graph and weight files, by path relative to the model folder. */
+    static Map<String, String> fileHashes(Path dir) {
+        Map<String, String> out = new TreeMap<>();
+        for (String component : List.of("text_encoder", "unet", "vae_decoder")) {
+            try (Stream<Path> files = Files.list(dir.resolve(component))) {
+                for (Path f : files.sorted().toList()) {
+                    String name = f.getFileName().toString();
+                    if (name.endsWith(".onnx") || name.endsWith(".pb") || name.endsWith(".onnx_data") || name.endsWith(".data")) {
+                        out.put(component + "/" + name, sha256(f));
+                    }
+                }
+            } catch (IOException e) {
+                throw new MembraneException(dir.resolve(component) + ": cannot list model files (" + e.getMessage() + ")");
+            }
+        }
+        return out;
+    }
+
+    private static String sha256(Path file) throws IOException {
+        try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
+            byte[] buf = new byte[1 << 20];
+            while (in.read(buf) >= 0) {
+                // digesting
+            }
+            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public AdapterPipeline pipeline() {
+        return pipeline;
+    }
+
+    public OutputRecords.ModelInfo info() {
+        return info;
+    }
+
+    public int slots() {
+        return pipeline.layout().slots();
+    }
+
+    @Override
+    public void close() {
+        pipeline.pipeline().close();
+    }
+}

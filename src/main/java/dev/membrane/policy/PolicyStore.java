@@ -1,0 +1,110 @@
+package dev.membrane.policy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.logging.Logger;
+
+import dev.membrane.MembraneException;
+import dev.membrane.spm.SpmFile;
+import dev.membrane.spm.catalog.AdapterCatalog;
+import dev.membrane.spm.catalog.CatalogEntry;
+
+/**
+ * The policy in force, from a file, reloaded when the file changes. A file that does not parse or check keeps the
+ * last good document in force (and the reason is logged and kept). On every (re)load each policy's adapters are
+ * loaded and checked against their SHA-256 pins; a policy with an adapter that cannot be loaded or verified is
+ * refused, whole: its requests get a refusal, never an unmoderated image. Thread-safe.
+ */
+public final class PolicyStore {
+    private static final Logger LOG = Logger.getLogger(PolicyStore.class.getName());
+
+    private final Path file;
+    private final AdapterCatalog catalog;
+    private volatile Loaded current;
+    private volatile String lastError;
+    private FileTime loadedTime;
+    private long loadedSize = -1;
+
+    /** A document with each policy's decision precomputed. */
+    private record Loaded(PolicyDocument document, Map<String, PolicyDecision> decisions) {
+    }
+
+    private PolicyStore(Path file, AdapterCatalog catalog) {
+        this.file = file;
+        this.catalog = catalog;
+    }
+
+    /** Loads the file; fails if the first load fails (there is no last good document yet). */
+    public static PolicyStore open(Path file, AdapterCatalog catalog) {
+        PolicyStore s = new PolicyStore(file, catalog);
+        if (!s.reloadIfChanged()) throw new MembraneException(s.lastError);
+        return s;
+    }
+
+    /** Reloads when the file's time or size changed; returns whether a good document is in force. */
+    public synchronized boolean reloadIfChanged() {
+        try {
+            FileTime time = Files.getLastModifiedTime(file);
+            long size = Files.size(file);
+            if (current != null && time.equals(loadedTime) && size == loadedSize) return true;
+            byte[] bytes = Files.readAllBytes(file);
+            PolicyDocument doc = PolicyDocument.parse(file.toString(), bytes, catalog);
+            Map<String, PolicyDecision> decisions = new LinkedHashMap<>();
+            for (Policy p : doc.policies().values()) decisions.put(p.id(), resolve(p));
+            current = new Loaded(doc, decisions);
+            loadedTime = time;
+            loadedSize = size;
+            lastError = null;
+            LOG.info("policy " + file + " version " + doc.version() + " (sha256 " + doc.sha256().substring(0, 12) + ") in force: "
+                    + decisions.values().stream().map(d -> d.policy().id() + (d.refused() ? " REFUSED (" + d.refusal() + ")" : "")).toList());
+            return true;
+        } catch (IOException | MembraneException e) {
+            lastError = file + ": " + (e instanceof MembraneException ? e.getMessage() : "cannot read (" + e.getMessage() + ")");
+            if (current != null) LOG.warning("keeping policy version " + current.document().version() + " in force: " + lastError);
+            return current != null;
+        }
+    }
+
+    private PolicyDecision resolve(Policy p) {
+        List<PolicyDecision.ResolvedAdapter> adapters = new ArrayList<>();
+        for (ConceptRule rule : p.concepts()) {
+            CatalogEntry entry = catalog.get(rule.conceptId());
+            try {
+                SpmFile spm = catalog.loadVerified(rule.conceptId());
+                adapters.add(new PolicyDecision.ResolvedAdapter(entry, spm, rule.transport()));
+            } catch (MembraneException e) {
+                LOG.severe("policy '" + p.id() + "' refused: adapter '" + rule.conceptId() + "' cannot be used: " + e.getMessage());
+                return new PolicyDecision(p, List.of(), "adapter '" + rule.conceptId() + "' cannot be loaded or verified: " + e.getMessage());
+            }
+        }
+        return new PolicyDecision(p, List.copyOf(adapters), null);
+    }
+
+    /** What applies to a tenant and app. */
+    public PolicyDecision decide(String tenant, String app) {
+        Loaded l = current;
+        Policy p = l.document().policyFor(tenant, app);
+        if (p == null) return new PolicyDecision(null, List.of(), "no policy applies to tenant '" + tenant + "', app '" + app + "'");
+        return l.decisions().get(p.id());
+    }
+
+    public PolicyDocument document() {
+        return current.document();
+    }
+
+    /** The last load's problem, or null. */
+    public String lastError() {
+        return lastError;
+    }
+
+    /** Whether every policy of the document in force can be served. */
+    public boolean allPoliciesServable() {
+        return current.decisions().values().stream().noneMatch(PolicyDecision::refused);
+    }
+}
