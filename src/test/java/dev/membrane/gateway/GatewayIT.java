@@ -64,4 +64,169 @@ class GatewayIT {
             }
         }
     }
+
+    /** Two tenants under different policies (linear vs official stacking, other adapters) share one UNet batch. */
+    @Test
+    void twoTenantsWithDifferentPoliciesInOneBatchGetTheImagesTheyGetAlone(@TempDir Path dir) throws Exception {
+        try (GatewayHarness h = new GatewayHarness(dir, "mixed")) {
+            // both on one partition, a long batch wait: they meet in one batch
+            h.sendTo(0, "a", GatewayHarness.request("a", "someone", "graffiti of the snoopy", 7));
+            h.sendTo(0, "b", GatewayHarness.request("b", "acme", "a painting in the style of van gogh", 8));
+            KafkaGateway g = h.start("mixed-1", 3000, CATALOG);
+            Map<String, List<JsonNode>> together;
+            Map<String, List<JsonNode>> audit;
+            try {
+                together = h.readJson(h.topics.results(), 2, 60_000);
+                audit = h.readJson(h.topics.audit(), 2, 30_000);
+            } finally {
+                g.close();
+            }
+            assertEquals(2, audit.get("a").get(0).get("batchRequests").asInt(), "the two requests must share a batch");
+            assertEquals(2, audit.get("b").get(0).get("batchRequests").asInt());
+            assertEquals("linear", audit.get("a").get(0).get("stacking").asText());
+            assertEquals("official", audit.get("b").get(0).get("stacking").asText());
+            assertEquals("kids", together.get("b").get(0).get("policy").get("id").asText());
+            assertTrue(audit.get("b").get(0).get("adapters").get(1).get("gamma").asDouble() >= 0.5, "the policy's minimum γ");
+
+            // the same requests, each alone, straight through the core pipeline
+            var model = GatewayHarness.model();
+            var store = h.policies(CATALOG);
+            for (String id : List.of("a", "b")) {
+                var req = id.equals("a")
+                        ? new dev.membrane.diffusion.ImageSpec("graffiti of the snoopy", "", 7)
+                        : new dev.membrane.diffusion.ImageSpec("a painting in the style of van gogh", "", 8);
+                var decision = store.decide(id.equals("a") ? "someone" : "acme", "test");
+                var adapters = decision.adapters().stream().map(x -> new dev.membrane.spm.AdapterPipeline.AdapterRequest(x.file(), x.transport())).toList();
+                var alone = model.pipeline().generate(new dev.membrane.diffusion.GenerationRequest(List.of(req), 64, 64, 4, 7.5,
+                        dev.membrane.diffusion.scheduler.SchedulerKind.DDIM),
+                        List.of(new dev.membrane.spm.AdapterPipeline.ImageStack(adapters, decision.policy().stacking())));
+                byte[] batched = Base64.getDecoder().decode(together.get(id).get(0).get("images").get(0).get("data").asText());
+                int diff = dev.membrane.spm.AdapterPipelineTest.maxDiff(batched, alone.generation().images().get(0).png());
+                assertTrue(diff <= 2, id + ": batched image differs from the one made alone by " + diff);
+            }
+        }
+    }
+
+    @Test
+    void everyKindOfBadInputGoesToTheDeadLetterTopicAndThePartitionKeepsFlowing(@TempDir Path dir) throws Exception {
+        try (GatewayHarness h = new GatewayHarness(dir, "bad")) {
+            Map<String, String> bad = new java.util.LinkedHashMap<>();
+            bad.put("notjson", "this is not json");
+            bad.put("array", "[1, 2]");
+            bad.put("noid", "{\"prompt\": \"a cat\"}");
+            bad.put("x1", "{\"requestId\": \"x1\"}");
+            bad.put("x2", "{\"requestId\": \"x2\", \"prompt\": \"a cat\", \"width\": \"64\"}");
+            bad.put("x3", "{\"requestId\": \"x3\", \"prompt\": \"" + "cat ".repeat(200) + "\"}");
+            bad.put("x4", "{\"requestId\": \"x4\", \"prompt\": \"a cat\", \"width\": 65}");
+            bad.put("x5", "{\"requestId\": \"x5\", \"prompt\": \"a cat\", \"width\": 4096, \"height\": 4096}");
+            bad.put("x6", "{\"requestId\": \"x6\", \"prompt\": \"a cat\", \"steps\": 0}");
+            bad.put("x7", "{\"requestId\": \"x7\", \"prompt\": \"a cat\", \"steps\": 1000}");
+            bad.put("x8", "{\"requestId\": \"x8\", \"prompt\": \"a cat\", \"model\": \"sdxl\"}");
+            bad.put("x9", "{\"requestId\": \"x9\", \"prompt\": \"a cat\", \"numImages\": 99}");
+            bad.put("x10", "{\"requestId\": 17, \"prompt\": \"a cat\"}");
+            bad.put("x11", "{\"requestId\": \"x11\", \"prompt\": \"a cat\", \"scheduler\": \"lms\"}");
+            bad.put("x12", "{\"requestId\": \"" + "i".repeat(129) + "\", \"prompt\": \"a cat\"}");
+            for (var e : bad.entrySet()) h.sendTo(0, e.getKey(), e.getValue());
+            h.sendTo(0, "ok", GatewayHarness.request("ok", "someone", "a photo of a cat", 1));
+            KafkaGateway g = h.start("bad-1", 50, CATALOG);
+            try {
+                var dlq = h.read(h.topics.deadLetters(), l -> l.size() >= bad.size(), 60_000);
+                assertEquals(bad.size(), dlq.size());
+                for (var r : dlq) {
+                    var headers = GatewayHarness.headers(r);
+                    assertTrue(headers.get("membrane.reason").matches("[A-Z_]+: .+"), headers.toString());
+                    assertEquals(h.topics.requests(), headers.get("membrane.original.topic"));
+                    assertEquals("0", headers.get("membrane.original.partition"));
+                    String key = headers.get("membrane.original.key");
+                    assertEquals(bad.get(key), new String(r.value()), "the original bytes, unchanged");
+                }
+                Map<String, List<JsonNode>> results = h.readJson(h.topics.results(), 11, 60_000);
+                for (String id : List.of("x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x11")) {
+                    JsonNode r = results.get(id).get(0);
+                    assertEquals("REJECTED", r.get("status").asText(), id);
+                    assertEquals(1, results.get(id).size());
+                }
+                assertEquals("MISSING_FIELD", results.get("x1").get(0).get("error").get("code").asText());
+                assertEquals("INVALID_FIELD", results.get("x2").get(0).get("error").get("code").asText());
+                assertEquals("OUT_OF_BOUNDS", results.get("x3").get(0).get("error").get("code").asText());
+                assertEquals("UNKNOWN_MODEL", results.get("x8").get(0).get("error").get("code").asText());
+                assertTrue(results.get("x4").get(0).get("error").get("message").asText().contains("multiples of 8"));
+                assertEquals("COMPLETED", results.get("ok").get(0).get("status").asText(), "the partition keeps flowing");
+                Map<String, List<JsonNode>> audit = h.readJson(h.topics.audit(), bad.size() + 1, 30_000);
+                assertEquals(bad.size() + 1, audit.values().stream().mapToInt(List::size).sum(), "one audit record per input record");
+                assertEquals("REJECTED", audit.get("x5").get(0).get("status").asText());
+                assertTrue(audit.get("x5").get(0).get("reason").asText().startsWith("OUT_OF_BOUNDS"));
+                assertTrue(g.live() && g.ready(), "the service stays up");
+            } finally {
+                g.close();
+            }
+        }
+    }
+
+    @Test
+    void tamperedAdapterFailsItsPolicyClosedWhileOtherPoliciesServe(@TempDir Path dir) throws Exception {
+        Path adapters = dir.resolve("adapters");
+        java.nio.file.Files.createDirectories(adapters);
+        for (String f : List.of("catalog.json", "nudity.safetensors", "snoopy.safetensors", "mickey-mouse.safetensors",
+                "pikachu.safetensors", "van-gogh.safetensors")) {
+            java.nio.file.Files.copy(Path.of("adapters", f), adapters.resolve(f));
+        }
+        byte[] snoopy = java.nio.file.Files.readAllBytes(adapters.resolve("snoopy.safetensors"));
+        snoopy[snoopy.length - 3] ^= 0x10;
+        java.nio.file.Files.write(adapters.resolve("snoopy.safetensors"), snoopy);
+        AdapterCatalog tampered = AdapterCatalog.load(adapters.resolve("catalog.json"));
+        try (GatewayHarness h = new GatewayHarness(dir, "tamper")) {
+            h.send("s1", GatewayHarness.request("s1", "someone", "graffiti of the snoopy", 1));
+            h.send("t1", GatewayHarness.request("t1", "toons", "a cartoon dog", 2));
+            h.send("k1", GatewayHarness.request("k1", "acme", "a photo of a house", 3));
+            KafkaGateway g = h.start("tamper-1", 50, tampered);
+            try {
+                Map<String, List<JsonNode>> results = h.readJson(h.topics.results(), 3, 60_000);
+                for (String id : List.of("s1", "t1")) {
+                    JsonNode r = results.get(id).get(0);
+                    assertEquals("REJECTED", r.get("status").asText(), id);
+                    assertEquals("POLICY_REFUSED", r.get("error").get("code").asText());
+                    assertTrue(r.get("error").get("message").asText().contains("snoopy"), r.toString());
+                    assertTrue(r.get("images").isEmpty(), "never an unmoderated image");
+                }
+                assertEquals("COMPLETED", results.get("k1").get(0).get("status").asText(), "the kids policy has no snoopy adapter");
+                Map<String, List<JsonNode>> audit = h.readJson(h.topics.audit(), 3, 30_000);
+                assertEquals("REJECTED", audit.get("s1").get(0).get("status").asText());
+                assertEquals("standard", audit.get("s1").get(0).get("policy").get("id").asText());
+                var dlq = h.read(h.topics.deadLetters(), l -> false, 1_000);
+                assertTrue(dlq.isEmpty(), "a refusal by policy is not malformed input");
+            } finally {
+                g.close();
+            }
+        }
+    }
+
+    /** Stop the gateway without warning in the middle of a load, start it again: no request lost, none twice. */
+    @Test
+    void crashAndRestartMidLoadLosesNothingAndDuplicatesNothing(@TempDir Path dir) throws Exception {
+        int n = 24;
+        try (GatewayHarness h = new GatewayHarness(dir, "restart")) {
+            for (int i = 0; i < n; i++) h.send("q" + i, GatewayHarness.request("q" + i, "someone", "a photo of a cat " + i, i));
+            KafkaGateway first = h.start("restart-1", 20, CATALOG);
+            var partial = h.read(h.topics.results(), l -> l.size() >= 4, 60_000);
+            assertTrue(partial.size() >= 4 && partial.size() < n, "stop while work is in flight: " + partial.size());
+            first.closeAbruptly();
+            KafkaGateway second = h.start("restart-1", 20, CATALOG);
+            try {
+                Map<String, List<JsonNode>> results = h.readJson(h.topics.results(), n, 120_000);
+                Thread.sleep(1500); // anything late would show up now
+                results = h.readJson(h.topics.results(), n, 5_000);
+                assertEquals(n, results.size(), "every request has a result");
+                for (var e : results.entrySet()) {
+                    assertEquals(1, e.getValue().size(), e.getKey() + " has " + e.getValue().size() + " results");
+                    assertEquals("COMPLETED", e.getValue().get(0).get("status").asText());
+                }
+                Map<String, List<JsonNode>> audit = h.readJson(h.topics.audit(), n, 30_000);
+                assertEquals(n, audit.size());
+                audit.forEach((k, v) -> assertEquals(1, v.size(), k + " has " + v.size() + " audit records"));
+            } finally {
+                second.close();
+            }
+        }
+    }
 }

@@ -25,7 +25,7 @@ import dev.membrane.spm.transport.Transport;
 import dev.membrane.testing.TinyModel;
 
 /** Whole generations with the reference adapters on the prepared tiny model. */
-class AdapterPipelineTest {
+public class AdapterPipelineTest {
     @TempDir
     static Path dir;
     private static StableDiffusionPipeline base;
@@ -60,7 +60,7 @@ class AdapterPipelineTest {
                 catalog.get(id).transport())), StackingMode.LINEAR);
     }
 
-    static int maxDiff(byte[] a, byte[] b) throws Exception {
+    public static int maxDiff(byte[] a, byte[] b) throws Exception {
         BufferedImage x = ImageIO.read(new ByteArrayInputStream(a));
         BufferedImage y = ImageIO.read(new ByteArrayInputStream(b));
         int max = 0;
