@@ -7,18 +7,18 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** {@code membrane}: with no command, runs the demo (see {@link DemoCommand}). */
+/** {@code membrane}: with no command, runs the gateway (see {@link ServeCommand}). */
 @TopCommand
 @Command(name = "membrane", mixinStandardHelpOptions = true, versionProvider = MembraneCommand.VersionProvider.class,
         description = "Moderation gateway for text-to-image generation with SPM concept erasure.",
-        subcommands = {DemoCommand.class, ModelCommand.class, TokenizeCommand.class, GenerateCommand.class, SpmCommand.class, BenchCommand.class})
+        subcommands = {ServeCommand.class, DemoCommand.class, ModelCommand.class, TokenizeCommand.class, GenerateCommand.class, SpmCommand.class, BenchCommand.class})
 public class MembraneCommand implements Callable<Integer> {
     @Inject
-    DemoCommand demo;
+    ServeCommand serve;
 
     @Override
     public Integer call() throws Exception {
-        return demo.call();
+        return serve.call();
     }
 
     static class VersionProvider implements CommandLine.IVersionProvider {

@@ -4,6 +4,8 @@ import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import io.smallrye.config.WithName;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
 
 import dev.membrane.onnx.DeviceChoice;
 import dev.membrane.onnx.RuntimeConfig;
@@ -27,6 +29,147 @@ public interface MembraneConfig {
     Path dataDir();
 
     Onnx onnx();
+
+    Kafka kafka();
+
+    Topics topics();
+
+    Gateway gateway();
+
+    Limits limits();
+
+    /** Served models: id → model folder. Empty: the tiny reference model under data-dir, id {@code tiny}. */
+    Map<String, String> models();
+
+    /** The model requests get when they name none. */
+    @WithName("default-model")
+    Optional<String> defaultModel();
+
+    Adapters adapters();
+
+    PolicyConfig policy();
+
+    interface Kafka {
+        /** External Kafka; absent: the embedded single-node broker. */
+        @WithName("bootstrap-servers")
+        Optional<String> bootstrapServers();
+
+        @WithName("embedded.port")
+        @WithDefault("9092")
+        int embeddedPort();
+
+        /** Extra client properties for consumer and producer (security.protocol, sasl.*, ssl.*). */
+        Map<String, String> client();
+    }
+
+    interface Topics {
+        @WithDefault("membrane.requests")
+        String requests();
+
+        @WithDefault("membrane.results")
+        String results();
+
+        @WithDefault("membrane.audit")
+        String audit();
+
+        @WithName("dead-letters")
+        @WithDefault("membrane.requests.dlq")
+        String deadLetters();
+
+        /** Partitions of each topic the embedded broker creates. */
+        @WithDefault("4")
+        int partitions();
+    }
+
+    interface Gateway {
+        @WithName("group-id")
+        @WithDefault("membrane-gateway")
+        String groupId();
+
+        /** Stable per instance (the pod name): the transactional id's suffix. */
+        @WithName("instance-id")
+        @WithDefault("${HOSTNAME:membrane-local}")
+        String instanceId();
+
+        @WithDefault("1")
+        int workers();
+
+        @WithName("max-batch-images")
+        @WithDefault("8")
+        int maxBatchImages();
+
+        @WithName("max-batch-wait-ms")
+        @WithDefault("50")
+        long maxBatchWaitMs();
+
+        @WithName("max-in-flight")
+        @WithDefault("64")
+        int maxInFlight();
+
+        @WithName("drain-timeout-ms")
+        @WithDefault("60000")
+        long drainTimeoutMs();
+
+        /** Rank-1 adapter slots per sample in the prepared UNets. */
+        @WithDefault("8")
+        int slots();
+    }
+
+    interface Limits {
+        @WithName("max-prompt-chars")
+        @WithDefault("2000")
+        int maxPromptChars();
+
+        @WithName("max-side")
+        @WithDefault("1024")
+        int maxSide();
+
+        @WithName("max-pixels")
+        @WithDefault("1048576")
+        long maxPixels();
+
+        @WithName("max-steps")
+        @WithDefault("100")
+        int maxSteps();
+
+        @WithName("max-images")
+        @WithDefault("4")
+        int maxImages();
+
+        /** Width and height when a request has none; absent: 512, or a reference model's own size. */
+        @WithName("default-side")
+        Optional<Integer> defaultSide();
+
+        @WithName("default-steps")
+        @WithDefault("25")
+        int defaultSteps();
+
+        @WithName("default-guidance")
+        @WithDefault("7.5")
+        double defaultGuidance();
+
+        @WithName("max-guidance")
+        @WithDefault("30")
+        double maxGuidance();
+
+        /** Absent: the default model's scheduler_config.json. */
+        @WithName("default-scheduler")
+        Optional<String> defaultScheduler();
+    }
+
+    interface Adapters {
+        @WithDefault("adapters/catalog.json")
+        Path catalog();
+    }
+
+    interface PolicyConfig {
+        /** The policy YAML; absent: a demo policy (every tenant gets every catalog adapter) under data-dir. */
+        Optional<Path> file();
+
+        @WithName("reload-interval-ms")
+        @WithDefault("2000")
+        long reloadIntervalMs();
+    }
 
     interface Onnx {
         /** Intra-op threads of the shared pool; 0 = one per core. */

@@ -1,0 +1,138 @@
+package dev.membrane.cli;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.Quarkus;
+import jakarta.enterprise.context.Dependent;
+import jakarta.inject.Inject;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+import dev.membrane.MembraneException;
+import dev.membrane.diffusion.ModelFolder;
+import dev.membrane.diffusion.scheduler.SchedulerConfig;
+import dev.membrane.diffusion.scheduler.SchedulerKind;
+import dev.membrane.edge.GatewayState;
+import dev.membrane.gateway.GatewayMetrics;
+import dev.membrane.gateway.GatewaySettings;
+import dev.membrane.gateway.KafkaGateway;
+import dev.membrane.gateway.ServedModel;
+import dev.membrane.gateway.kafka.EmbeddedKafka;
+import dev.membrane.gateway.message.OutputRecords;
+import dev.membrane.gateway.message.RequestLimits;
+import dev.membrane.onnx.OrtRuntime;
+import dev.membrane.onnx.reference.ReferenceModelBuilder;
+import dev.membrane.onnx.reference.ReferencePreset;
+import dev.membrane.policy.DemoPolicy;
+import dev.membrane.policy.PolicyStore;
+import dev.membrane.spm.catalog.AdapterCatalog;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code serve} (also what {@code membrane} with no command runs): the streaming gateway. With no
+ * {@code membrane.kafka.bootstrap-servers}, it starts the embedded broker on 127.0.0.1, creates the topics, builds
+ * the tiny reference model under {@code membrane.data-dir} if absent, loads the adapter catalog and (with no
+ * policy file) a demo policy. Runs until SIGTERM/SIGINT, then drains in-flight work before the last commit.
+ */
+@Dependent
+@Command(name = "serve", mixinStandardHelpOptions = true, description = "Run the streaming moderation gateway (the default).")
+public class ServeCommand implements Callable<Integer> {
+    private static final Logger LOG = Logger.getLogger(ServeCommand.class.getName());
+
+    @Inject
+    MembraneConfig config;
+
+    @Inject
+    MeterRegistry registry;
+
+    @Inject
+    GatewayState state;
+
+    @ConfigProperty(name = "quarkus.http.host", defaultValue = "127.0.0.1")
+    String httpHost;
+
+    @ConfigProperty(name = "quarkus.http.port", defaultValue = "8080")
+    int httpPort;
+
+    @Override
+    public Integer call() throws Exception {
+        Path data = config.dataDir();
+        Files.createDirectories(data);
+        OrtRuntime runtime = OrtRuntime.create(config.runtimeConfig());
+
+        Map<String, String> modelDirs = new LinkedHashMap<>(config.models());
+        if (modelDirs.isEmpty()) {
+            Path tiny = data.resolve("models/tiny");
+            if (!Files.exists(tiny.resolve("model_index.json"))) {
+                LOG.info("building the tiny reference model into " + tiny);
+                ReferenceModelBuilder.build(tiny, ReferenceModelBuilder.Options.of(ReferencePreset.TINY), LOG::info);
+            }
+            modelDirs.put("tiny", tiny.toString());
+        }
+        String defaultModel = config.defaultModel().orElse(modelDirs.keySet().iterator().next());
+        if (!modelDirs.containsKey(defaultModel)) throw new MembraneException("membrane.default-model '" + defaultModel + "' is not in membrane.models");
+
+        AdapterCatalog catalog = AdapterCatalog.load(config.adapters().catalog());
+        Path policyFile = config.policy().file().orElse(data.resolve("policy.yaml"));
+        if (config.policy().file().isEmpty() && !Files.exists(policyFile)) Files.writeString(policyFile, DemoPolicy.yaml(catalog));
+        PolicyStore policies = PolicyStore.open(policyFile, catalog);
+
+        Map<String, ServedModel> models = new LinkedHashMap<>();
+        for (var e : modelDirs.entrySet()) {
+            LOG.info("loading model '" + e.getKey() + "' from " + e.getValue());
+            models.put(e.getKey(), ServedModel.open(e.getKey(), Path.of(e.getValue()), runtime, config.gateway().slots()));
+        }
+
+        EmbeddedKafka embedded = null;
+        String bootstrap = config.kafka().bootstrapServers().orElse(null);
+        var topics = config.topics();
+        if (bootstrap == null) {
+            embedded = EmbeddedKafka.start(data.resolve("kafka"), config.kafka().embeddedPort());
+            bootstrap = embedded.bootstrapServers();
+            embedded.createTopics(Map.of(topics.requests(), topics.partitions(), topics.results(), topics.partitions(),
+                    topics.audit(), topics.partitions(), topics.deadLetters(), 1));
+        }
+        GatewaySettings settings = new GatewaySettings(bootstrap,
+                new OutputRecords.Topics(topics.requests(), topics.results(), topics.audit(), topics.deadLetters()),
+                config.gateway().groupId(), config.gateway().instanceId(), config.gateway().workers(),
+                config.gateway().maxBatchImages(), config.gateway().maxBatchWaitMs(), config.gateway().maxInFlight(),
+                config.gateway().drainTimeoutMs(), limits(modelDirs, defaultModel), config.kafka().client());
+        KafkaGateway gateway = new KafkaGateway(settings, models, policies, new GatewayMetrics(registry));
+        gateway.start();
+        state.serving(gateway, policies);
+        ScheduledExecutorService reload = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "membrane-policy-reload");
+            t.setDaemon(true);
+            return t;
+        });
+        reload.scheduleWithFixedDelay(policies::reloadIfChanged, config.policy().reloadIntervalMs(),
+                config.policy().reloadIntervalMs(), TimeUnit.MILLISECONDS);
+        System.err.println("membrane: serving; kafka " + bootstrap + (embedded != null ? " (embedded)" : "") + ", http "
+                + httpHost + ":" + httpPort + ", topics " + topics.requests() + " -> " + topics.results() + ", " + topics.audit()
+                + ", " + topics.deadLetters() + "; models " + models.keySet() + "; policy " + policyFile);
+        Quarkus.waitForExit();
+        LOG.info("stopping: draining in-flight requests");
+        reload.shutdownNow();
+        gateway.close();
+        models.values().forEach(ServedModel::close);
+        if (embedded != null) embedded.close();
+        return 0;
+    }
+
+    private RequestLimits limits(Map<String, String> modelDirs, String defaultModel) {
+        ModelFolder folder = ModelFolder.open(Path.of(modelDirs.get(defaultModel)));
+        var l = config.limits();
+        int side = l.defaultSide().orElseGet(() -> GenerateCommand.defaultSize(folder));
+        String scheduler = l.defaultScheduler().orElseGet(() -> SchedulerKind.ofConfig(SchedulerConfig.load(folder.schedulerConfig())).id());
+        return new RequestLimits(l.maxPromptChars(), l.maxSide(), l.maxPixels(), l.maxSteps(), l.maxImages(), side,
+                l.defaultSteps(), l.defaultGuidance(), l.maxGuidance(), scheduler, defaultModel, modelDirs.keySet());
+    }
+}
