@@ -29,6 +29,9 @@ class GatewayIT {
                 Map<String, List<JsonNode>> audit = h.readJson(h.topics.audit(), 1, 30_000);
                 JsonNode r = results.get("r1").get(0);
                 assertEquals("COMPLETED", r.get("status").asText(), r.toString());
+                MessageSchemas.assertValid("result.schema.json", r);
+                MessageSchemas.assertValid("audit.schema.json", audit.get("r1").get(0));
+                MessageSchemas.assertValid("request.schema.json", GatewayHarness.JSON.readTree(GatewayHarness.request("r1", "someone", "graffiti of the snoopy", 42)));
                 assertEquals(1, r.get("images").size());
                 JsonNode img = r.get("images").get(0);
                 byte[] png = Base64.getDecoder().decode(img.get("data").asText());
@@ -134,6 +137,7 @@ class GatewayIT {
                 assertEquals(bad.size(), dlq.size());
                 for (var r : dlq) {
                     var headers = GatewayHarness.headers(r);
+                    MessageSchemas.assertValidHeaders(headers);
                     assertTrue(headers.get("membrane.reason").matches("[A-Z_]+: .+"), headers.toString());
                     assertEquals(h.topics.requests(), headers.get("membrane.original.topic"));
                     assertEquals("0", headers.get("membrane.original.partition"));
@@ -143,6 +147,7 @@ class GatewayIT {
                 Map<String, List<JsonNode>> results = h.readJson(h.topics.results(), 11, 60_000);
                 for (String id : List.of("x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x11")) {
                     JsonNode r = results.get(id).get(0);
+                    MessageSchemas.assertValid("result.schema.json", r);
                     assertEquals("REJECTED", r.get("status").asText(), id);
                     assertEquals(1, results.get(id).size());
                 }
@@ -154,6 +159,7 @@ class GatewayIT {
                 assertEquals("COMPLETED", results.get("ok").get(0).get("status").asText(), "the partition keeps flowing");
                 Map<String, List<JsonNode>> audit = h.readJson(h.topics.audit(), bad.size() + 1, 30_000);
                 assertEquals(bad.size() + 1, audit.values().stream().mapToInt(List::size).sum(), "one audit record per input record");
+                audit.values().forEach(list -> list.forEach(a -> MessageSchemas.assertValid("audit.schema.json", a)));
                 assertEquals("REJECTED", audit.get("x5").get(0).get("status").asText());
                 assertTrue(audit.get("x5").get(0).get("reason").asText().startsWith("OUT_OF_BOUNDS"));
                 assertTrue(g.live() && g.ready(), "the service stays up");
@@ -188,6 +194,7 @@ class GatewayIT {
                     assertEquals("POLICY_REFUSED", r.get("error").get("code").asText());
                     assertTrue(r.get("error").get("message").asText().contains("snoopy"), r.toString());
                     assertTrue(r.get("images").isEmpty(), "never an unmoderated image");
+                    MessageSchemas.assertValid("result.schema.json", r);
                 }
                 assertEquals("COMPLETED", results.get("k1").get(0).get("status").asText(), "the kids policy has no snoopy adapter");
                 Map<String, List<JsonNode>> audit = h.readJson(h.topics.audit(), 3, 30_000);

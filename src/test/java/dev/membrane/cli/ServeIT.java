@@ -1,0 +1,115 @@
+package dev.membrane.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The main job as README runs it: {@code java -jar target/quarkus-app/quarkus-run.jar} with no command, on its
+ * embedded broker and loopback HTTP, fed over Kafka, then stopped with SIGTERM.
+ */
+class ServeIT {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            return s.getLocalPort();
+        }
+    }
+
+    @Test
+    void embeddedDefaultServesARequestAndStopsCleanly(@TempDir Path dir) throws Exception {
+        int kafkaPort = freePort();
+        int httpPort = freePort();
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(java, "-Dmembrane.data-dir=" + dir.resolve("data"),
+                "-Dmembrane.kafka.embedded.port=" + kafkaPort, "-Dquarkus.http.port=" + httpPort,
+                "-Dmembrane.gateway.instance-id=serve-it", "-Dmembrane.device=cpu",
+                "-jar", "target/quarkus-app/quarkus-run.jar");
+        pb.redirectErrorStream(true).redirectOutput(dir.resolve("serve.log").toFile());
+        Process p = pb.start();
+        HttpClient http = HttpClient.newHttpClient();
+        try {
+            JsonNode ready = null;
+            long deadline = System.currentTimeMillis() + 120_000;
+            while (System.currentTimeMillis() < deadline && p.isAlive()) {
+                try {
+                    var r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/q/health/ready")).build(),
+                            HttpResponse.BodyHandlers.ofString());
+                    if (r.statusCode() == 200) {
+                        ready = JSON.readTree(r.body());
+                        break;
+                    }
+                } catch (IOException notYet) {
+                    // not listening yet
+                }
+                Thread.sleep(500);
+            }
+            assertTrue(ready != null, "never ready: " + Files.readString(dir.resolve("serve.log")));
+            assertEquals("demo-1", ready.get("checks").get(0).get("data").get("policyVersion").asText());
+
+            Properties pp = new Properties();
+            pp.put("bootstrap.servers", "127.0.0.1:" + kafkaPort);
+            pp.put("acks", "all");
+            try (var producer = new KafkaProducer<String, String>(pp, new StringSerializer(), new StringSerializer())) {
+                producer.send(new ProducerRecord<>("membrane.requests", "it-1",
+                        "{\"requestId\":\"it-1\",\"tenant\":\"t\",\"prompt\":\"a photo of a cat\",\"seed\":3,\"steps\":5}")).get();
+            }
+            Properties cp = new Properties();
+            cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + kafkaPort);
+            cp.put(ConsumerConfig.GROUP_ID_CONFIG, "serve-it-reader");
+            cp.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+            cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+            List<JsonNode> results = new ArrayList<>();
+            try (var consumer = new KafkaConsumer<String, String>(cp, new StringDeserializer(), new StringDeserializer())) {
+                consumer.subscribe(List.of("membrane.results"));
+                long until = System.currentTimeMillis() + 60_000;
+                while (results.isEmpty() && System.currentTimeMillis() < until) {
+                    for (var r : consumer.poll(Duration.ofMillis(200))) results.add(JSON.readTree(r.value()));
+                }
+            }
+            assertEquals(1, results.size());
+            assertEquals("COMPLETED", results.get(0).get("status").asText());
+            assertEquals(64, results.get(0).get("images").get(0).get("width").asInt(), "the tiny reference model's own size");
+
+            String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/q/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            assertTrue(metrics.contains("membrane_requests_total{status=\"COMPLETED\"} 1.0"), metrics.lines().filter(l -> l.startsWith("membrane")).toList().toString());
+            assertTrue(metrics.contains("membrane_adapter_gamma_count{concept=\"snoopy\"}"));
+            assertTrue(Files.exists(dir.resolve("data/models/tiny/unet/model.spm.onnx")), "the model is built and prepared outside the repository");
+        } finally {
+            p.destroy(); // SIGTERM
+            boolean exited = p.waitFor(60, TimeUnit.SECONDS);
+            if (!exited) p.destroyForcibly();
+            assertTrue(exited, "serve must stop on SIGTERM");
+        }
+        String log = Files.readString(dir.resolve("serve.log"));
+        assertTrue(log.contains("membrane: serving; kafka 127.0.0.1:" + kafkaPort + " (embedded), http 127.0.0.1:" + httpPort), log);
+        assertTrue(log.contains("draining"), "graceful stop drains in-flight work");
+    }
+}
