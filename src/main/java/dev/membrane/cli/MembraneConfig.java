@@ -60,6 +60,10 @@ public interface MembraneConfig {
 
         /** Extra client properties for consumer and producer (security.protocol, sasl.*, ssl.*). */
         Map<String, String> client();
+
+        /** A properties file of further client properties (a mounted Secret with SASL or mTLS settings). */
+        @WithName("client-properties-file")
+        Optional<Path> clientPropertiesFile();
     }
 
     interface Topics {
@@ -160,6 +164,9 @@ public interface MembraneConfig {
     interface Adapters {
         @WithDefault("adapters/catalog.json")
         Path catalog();
+
+        /** Where the catalog's files are; absent: beside the catalog. */
+        Optional<Path> dir();
     }
 
     interface PolicyConfig {

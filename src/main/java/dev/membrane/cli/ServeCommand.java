@@ -80,7 +80,7 @@ public class ServeCommand implements Callable<Integer> {
         String defaultModel = config.defaultModel().orElse(modelDirs.keySet().iterator().next());
         if (!modelDirs.containsKey(defaultModel)) throw new MembraneException("membrane.default-model '" + defaultModel + "' is not in membrane.models");
 
-        AdapterCatalog catalog = AdapterCatalog.load(config.adapters().catalog());
+        AdapterCatalog catalog = AdapterCatalog.load(config.adapters().catalog(), config.adapters().dir().orElse(null));
         Path policyFile = config.policy().file().orElse(data.resolve("policy.yaml"));
         if (config.policy().file().isEmpty() && !Files.exists(policyFile)) Files.writeString(policyFile, DemoPolicy.yaml(catalog));
         PolicyStore policies = PolicyStore.open(policyFile, catalog);
@@ -104,7 +104,7 @@ public class ServeCommand implements Callable<Integer> {
                 new OutputRecords.Topics(topics.requests(), topics.results(), topics.audit(), topics.deadLetters()),
                 config.gateway().groupId(), config.gateway().instanceId(), config.gateway().workers(),
                 config.gateway().maxBatchImages(), config.gateway().maxBatchWaitMs(), config.gateway().maxInFlight(),
-                config.gateway().drainTimeoutMs(), limits(modelDirs, defaultModel), config.kafka().client());
+                config.gateway().drainTimeoutMs(), limits(modelDirs, defaultModel), kafkaClientProperties());
         KafkaGateway gateway = new KafkaGateway(settings, models, policies, new GatewayMetrics(registry));
         gateway.start();
         state.serving(gateway, policies);
@@ -125,6 +125,20 @@ public class ServeCommand implements Callable<Integer> {
         models.values().forEach(ServedModel::close);
         if (embedded != null) embedded.close();
         return 0;
+    }
+
+    /** The properties file's entries, then {@code membrane.kafka.client.*} on top. */
+    private Map<String, String> kafkaClientProperties() throws java.io.IOException {
+        Map<String, String> props = new LinkedHashMap<>();
+        if (config.kafka().clientPropertiesFile().isPresent()) {
+            java.util.Properties p = new java.util.Properties();
+            try (var in = Files.newInputStream(config.kafka().clientPropertiesFile().get())) {
+                p.load(in);
+            }
+            p.forEach((k, v) -> props.put(k.toString(), v.toString()));
+        }
+        props.putAll(config.kafka().client());
+        return props;
     }
 
     private RequestLimits limits(Map<String, String> modelDirs, String defaultModel) {

@@ -40,6 +40,11 @@ public final class AdapterCatalog {
     }
 
     public static AdapterCatalog load(Path file) {
+        return load(file, null);
+    }
+
+    /** As {@link #load(Path)}, resolving files against {@code filesDir} (the catalog's folder when null). */
+    public static AdapterCatalog load(Path file, Path filesDir) {
         JsonNode root;
         try {
             root = JSON.readTree(Files.readString(file));
@@ -47,7 +52,7 @@ public final class AdapterCatalog {
             throw new MembraneException(file + ": cannot read adapter catalog (" + e.getMessage() + ")");
         }
         if (root == null || !root.path("adapters").isArray()) throw new MembraneException(file + ": adapter catalog needs an 'adapters' array");
-        Path dir = file.toAbsolutePath().getParent();
+        Path dir = filesDir != null ? filesDir : file.toAbsolutePath().getParent();
         Map<String, CatalogEntry> entries = new LinkedHashMap<>();
         for (JsonNode n : root.get("adapters")) {
             String id = text(file, n, "id");
