@@ -162,7 +162,7 @@ final class GatewayThroughput {
         long deadline = System.currentTimeMillis() + timeoutMs;
         while (!missing.isEmpty()) {
             if (System.currentTimeMillis() > deadline) throw new IllegalStateException("results missing for " + missing);
-            consumer.poll(Duration.ofMillis(5)).forEach(r -> missing.remove(r.key()));
+            consumer.poll(Duration.ofMillis(100)).forEach(r -> missing.remove(r.key()));
         }
     }
 }

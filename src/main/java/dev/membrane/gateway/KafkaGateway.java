@@ -25,6 +25,7 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -55,6 +56,7 @@ import dev.membrane.spm.StackingMode;
  */
 public final class KafkaGateway implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(KafkaGateway.class.getName());
+    private static final long POLL_MS = 500;
 
     private final GatewaySettings settings;
     private final Map<String, ServedModel> models;
@@ -74,6 +76,7 @@ public final class KafkaGateway implements AutoCloseable {
     private volatile String fatal;
     private Thread loop;
     private boolean paused;
+    private volatile KafkaConsumer<byte[], byte[]> consumer;
 
     public KafkaGateway(GatewaySettings settings, Map<String, ServedModel> models, PolicyStore policies, GatewayMetrics metrics) {
         this.settings = settings;
@@ -85,7 +88,7 @@ public final class KafkaGateway implements AutoCloseable {
         models.forEach((id, m) -> infos.put(id, m.info()));
         this.output = new OutputRecords(settings.topics(), new OutputRecords.GatewayInfo(settings.instanceId(), infos));
         this.batcher = new Batcher(settings.maxBatchImages(), settings.maxBatchWaitMs());
-        this.workers = new GenerationWorkers(batcher, this.models, finished::add, metrics);
+        this.workers = new GenerationWorkers(batcher, this.models, this::finishedByWorker, metrics);
         metrics.queueDepth(batcher::depth);
     }
 
@@ -135,6 +138,7 @@ public final class KafkaGateway implements AutoCloseable {
              KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer())) {
             producer.initTransactions();
             kafkaReachable = true;
+            this.consumer = consumer;
             consumer.subscribe(List.of(settings.topics().requests()), new ConsumerRebalanceListener() {
                 @Override
                 public void onPartitionsRevoked(Collection<TopicPartition> parts) {
@@ -174,7 +178,13 @@ public final class KafkaGateway implements AutoCloseable {
                     publish(consumer, producer);
                     if (tracker.inFlight() == 0 || System.currentTimeMillis() > drainDeadline) break;
                 }
-                ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(50));
+                // a long poll: workers wake the loop when an outcome is ready, so publishing does not wait for it
+                ConsumerRecords<byte[], byte[]> records;
+                try {
+                    records = consumer.poll(Duration.ofMillis(POLL_MS));
+                } catch (WakeupException woken) {
+                    records = ConsumerRecords.empty();
+                }
                 kafkaReachable = true;
                 for (ConsumerRecord<byte[], byte[]> r : records) intake(r);
                 collectFinished();
@@ -197,6 +207,13 @@ public final class KafkaGateway implements AutoCloseable {
             kafkaReachable = false;
             stopped.countDown();
         }
+    }
+
+    /** A worker's outcome: queue it and wake the loop to publish it now. */
+    private void finishedByWorker(Outcome o) {
+        finished.add(o);
+        KafkaConsumer<byte[], byte[]> c = consumer;
+        if (c != null) c.wakeup();
     }
 
     private void intake(ConsumerRecord<byte[], byte[]> r) {
@@ -286,6 +303,7 @@ public final class KafkaGateway implements AutoCloseable {
     @Override
     public void close() {
         running = false;
+        wake();
         awaitStop(settings.drainTimeoutMs() + 30_000);
         batcher.close();
         try {
@@ -299,10 +317,16 @@ public final class KafkaGateway implements AutoCloseable {
     public void closeAbruptly() {
         abrupt = true;
         running = false;
+        wake();
         batcher.close();
         batcher.drainAll();
         workers.interrupt();
         awaitStop(30_000);
+    }
+
+    private void wake() {
+        KafkaConsumer<byte[], byte[]> c = consumer;
+        if (c != null) c.wakeup();
     }
 
     private void awaitStop(long ms) {
