@@ -4,11 +4,8 @@ import jakarta.inject.Inject;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -119,8 +116,7 @@ public class GenerateCommand implements Callable<Integer> {
         Transport.Kind transportKind = Transport.parseKind(transport);
         List<AdapterPipeline.AdapterRequest> adapters = new ArrayList<>();
         for (String spec : spms) adapters.add(adapterRequest(spec, transportKind));
-        int needed = mode == StackingMode.LINEAR ? adapters.stream().mapToInt(a -> a.file().rank()).sum()
-                : adapters.stream().mapToInt(a -> a.file().rank()).max().orElse(1);
+        int needed = mode.slotsNeeded(adapters.stream().map(a -> a.file().rank()).toList());
         Path prepared = PreparedUNets.ensure(folder, Math.max(slots, needed));
         try (StableDiffusionPipeline pipeline = StableDiffusionPipeline.open(folder, prepared, runtime)) {
             AdapterPipeline ap = new AdapterPipeline(pipeline);
@@ -240,10 +236,6 @@ public class GenerateCommand implements Callable<Integer> {
     }
 
     static String sha256(byte[] data) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return dev.membrane.Hashes.sha256(data);
     }
 }

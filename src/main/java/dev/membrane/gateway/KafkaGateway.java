@@ -38,7 +38,6 @@ import dev.membrane.gateway.message.Rejection;
 import dev.membrane.gateway.message.RequestParser;
 import dev.membrane.policy.PolicyDecision;
 import dev.membrane.policy.PolicyStore;
-import dev.membrane.spm.StackingMode;
 
 /**
  * The gateway's Kafka side: one thread owns the consumer of the requests topic and a transactional producer.
@@ -234,9 +233,7 @@ public final class KafkaGateway implements AutoCloseable {
         String code = decision.policy() == null ? "NO_POLICY" : "POLICY_REFUSED";
         if (refusal == null) {
             ServedModel model = models.get(req.model());
-            int needed = decision.policy().stacking() == StackingMode.LINEAR
-                    ? decision.adapters().stream().mapToInt(a -> a.file().rank()).sum()
-                    : decision.adapters().stream().mapToInt(a -> a.file().rank()).max().orElse(0);
+            int needed = decision.policy().stacking().slotsNeeded(decision.adapters().stream().map(a -> a.file().rank()).toList());
             if (needed > model.slots()) {
                 refusal = "policy '" + decision.policy().id() + "' needs " + needed + " adapter slots; model '" + model.id()
                         + "' is prepared with " + model.slots();

@@ -1,13 +1,8 @@
 package dev.membrane.gateway;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -51,7 +46,7 @@ public final class ServedModel implements AutoCloseable {
                 for (Path f : files.sorted().toList()) {
                     String name = f.getFileName().toString();
                     if (name.endsWith(".onnx") || name.endsWith(".pb") || name.endsWith(".onnx_data") || name.endsWith(".data")) {
-                        out.put(component + "/" + name, sha256(f));
+                        out.put(component + "/" + name, dev.membrane.Hashes.sha256(f));
                     }
                 }
             } catch (IOException e) {
@@ -59,18 +54,6 @@ public final class ServedModel implements AutoCloseable {
             }
         }
         return out;
-    }
-
-    private static String sha256(Path file) throws IOException {
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
-            byte[] buf = new byte[1 << 20];
-            while (in.read(buf) >= 0) {
-                // digesting
-            }
-            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     public String id() {

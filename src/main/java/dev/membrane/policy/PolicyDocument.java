@@ -1,10 +1,7 @@
 package dev.membrane.policy;
 
 import java.io.IOException;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -74,7 +71,7 @@ public final class PolicyDocument {
         if (root == null || !root.isObject()) throw new MembraneException(source + ": a policy document must be a mapping");
         String version = root.path("version").asText("");
         if (version.isBlank()) throw new MembraneException(source + ": 'version' is required");
-        String sha = sha256(bytes);
+        String sha = dev.membrane.Hashes.sha256(bytes);
         Map<String, Policy> policies = new LinkedHashMap<>();
         JsonNode ps = root.path("policies");
         if (!ps.isObject() || ps.isEmpty()) throw new MembraneException(source + ": 'policies' must map policy ids to policies");
@@ -129,14 +126,6 @@ public final class PolicyDocument {
             base = Transport.facilitated(t.path("factor").asDouble(1.0));
         }
         return base.withMinimum(t.path("minimum").asDouble(0));
-    }
-
-    static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     /** The policy for a tenant and app, or null when none applies. */

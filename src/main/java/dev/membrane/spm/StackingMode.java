@@ -22,6 +22,12 @@ public enum StackingMode {
         };
     }
 
+    /** Rank-1 slots a stack of adapters with these ranks takes: the sum (linear) or the common rank (official). */
+    public int slotsNeeded(java.util.List<Integer> ranks) {
+        return this == LINEAR ? ranks.stream().mapToInt(Integer::intValue).sum()
+                : ranks.stream().mapToInt(Integer::intValue).max().orElse(0);
+    }
+
     public String id() {
         return name().toLowerCase(Locale.ROOT);
     }
