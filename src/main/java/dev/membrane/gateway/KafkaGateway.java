@@ -251,9 +251,15 @@ public final class KafkaGateway implements AutoCloseable {
     }
 
     private void collectFinished() {
-        Outcome o;
-        while ((o = finished.poll()) != null) {
-            if (tracker.finish(o)) metrics.outcome(o);
+        Outcome next;
+        while ((next = finished.poll()) != null) {
+            Outcome o = next;
+            if (!tracker.finish(o)) continue;
+            metrics.outcome(o);
+            if (o.requestId() != null) MDC.put("requestId", o.requestId());
+            LOG.info(() -> String.format("%s %s in %d ms%s", o.source().topic() + "-" + o.source().partition() + "@" + o.source().offset(),
+                    o.status(), o.completedAtMs() - o.receivedAtMs(), o.errorCode() == null ? "" : " (" + o.errorCode() + ": " + o.errorMessage() + ")"));
+            MDC.remove("requestId");
         }
     }
 

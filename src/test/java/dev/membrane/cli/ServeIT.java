@@ -1,6 +1,7 @@
 package dev.membrane.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -12,6 +13,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -102,6 +104,37 @@ class ServeIT {
             assertTrue(metrics.contains("membrane_requests_total{status=\"COMPLETED\"} 1.0"), metrics.lines().filter(l -> l.startsWith("membrane")).toList().toString());
             assertTrue(metrics.contains("membrane_adapter_gamma_count{concept=\"snoopy\"}"));
             assertTrue(Files.exists(dir.resolve("data/models/tiny/unet/model.spm.onnx")), "the model is built and prepared outside the repository");
+
+            // hot reload: a new policy version with no default policy refuses unknown tenants from then on
+            Path policy = dir.resolve("data/policy.yaml");
+            Files.writeString(policy, Files.readString(policy).replace("version: \"demo-1\"", "version: \"demo-2\"")
+                    .replace("defaultPolicy: demo\n", ""));
+            Files.setLastModifiedTime(policy, FileTime.fromMillis(System.currentTimeMillis() + 5_000));
+            long reloadDeadline = System.currentTimeMillis() + 30_000;
+            String version = "";
+            while (!version.equals("demo-2") && System.currentTimeMillis() < reloadDeadline) {
+                Thread.sleep(500);
+                var r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/q/health/ready")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                version = JSON.readTree(r.body()).get("checks").get(0).get("data").get("policyVersion").asText();
+            }
+            assertEquals("demo-2", version, "the edited policy file is reloaded");
+            try (var producer = new KafkaProducer<String, String>(pp, new StringSerializer(), new StringSerializer())) {
+                producer.send(new ProducerRecord<>("membrane.requests", "it-2",
+                        "{\"requestId\":\"it-2\",\"tenant\":\"t\",\"prompt\":\"a photo of a cat\",\"seed\":3,\"steps\":5}")).get();
+            }
+            JsonNode refused = null;
+            cp.put(ConsumerConfig.GROUP_ID_CONFIG, "serve-it-reader-2");
+            try (var consumer = new KafkaConsumer<String, String>(cp, new StringDeserializer(), new StringDeserializer())) {
+                consumer.subscribe(List.of("membrane.results"));
+                long until = System.currentTimeMillis() + 60_000;
+                while (refused == null && System.currentTimeMillis() < until) {
+                    for (var r : consumer.poll(Duration.ofMillis(200))) if (r.key().equals("it-2")) refused = JSON.readTree(r.value());
+                }
+            }
+            assertNotNull(refused);
+            assertEquals("REJECTED", refused.get("status").asText());
+            assertEquals("NO_POLICY", refused.get("error").get("code").asText());
         } finally {
             p.destroy(); // SIGTERM
             boolean exited = p.waitFor(60, TimeUnit.SECONDS);
@@ -111,5 +144,6 @@ class ServeIT {
         String log = Files.readString(dir.resolve("serve.log"));
         assertTrue(log.contains("membrane: serving; kafka 127.0.0.1:" + kafkaPort + " (embedded), http 127.0.0.1:" + httpPort), log);
         assertTrue(log.contains("draining"), "graceful stop drains in-flight work");
+        assertTrue(log.lines().anyMatch(l -> l.contains(" it-1 ") && l.contains("COMPLETED")), "outcomes are logged with their requestId");
     }
 }
