@@ -29,12 +29,12 @@ public final class Denoiser {
      * @param latents       initial latents for B images (already scaled by the scheduler's init sigma)
      * @param latentShape   {B, 4, h, w}
      * @param context       embeddings: 2B rows [uncond…, cond…] with guidance, else B rows
-     * @param guidanceScale g; guidance is on when context has 2B rows
+     * @param guidanceScale g per image; guidance is on when context has 2B rows (g = 1 gives the conditional prediction)
      * @param scheduler     a fresh scheduler for this run
      * @param extraFeeds    additional UNet inputs for the whole 2B (or B) batch, e.g. adapter slots
      * @param unetCallMs    receives each UNet call's duration
      */
-    public float[] denoise(float[] latents, long[] latentShape, TextEmbeddings context, double guidanceScale,
+    public float[] denoise(float[] latents, long[] latentShape, TextEmbeddings context, double[] guidanceScale,
                            Scheduler scheduler, Map<String, OnnxTensor> extraFeeds, List<Double> unetCallMs) {
         int batch = (int) latentShape[0];
         boolean guided = context.batch() == 2 * batch;
@@ -63,13 +63,14 @@ public final class Denoiser {
         return out;
     }
 
-    /** uncond + g (cond − uncond), uncond being the first half of the batch. */
-    static float[] guide(float[] noise, double g) {
+    /** uncond + g_b (cond − uncond) for each image b, uncond being the first half of the batch. */
+    static float[] guide(float[] noise, double[] g) {
         int half = noise.length / 2;
+        int perImage = half / g.length;
         float[] out = new float[half];
         for (int i = 0; i < half; i++) {
             float u = noise[i];
-            out[i] = (float) (u + g * (noise[half + i] - u));
+            out[i] = (float) (u + g[i / perImage] * (noise[half + i] - u));
         }
         return out;
     }

@@ -130,7 +130,9 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         Map<String, OnnxTensor> extraFeeds = OrtErrors.call(folder.unet(), "preparing extra UNet inputs",
                 () -> extraInputs.create(new EncodedPrompts(context, ids, batch, guided)));
         try {
-            latents = denoiser.denoise(latents, shape, context, request.guidanceScale(), scheduler, extraFeeds, unetMs);
+            double[] guidance = new double[batch];
+            for (int b = 0; b < batch; b++) guidance[b] = Math.max(1.0, request.guidanceOf(b));
+            latents = denoiser.denoise(latents, shape, context, guidance, scheduler, extraFeeds, unetMs);
         } finally {
             extraFeeds.values().forEach(OnnxTensor::close);
         }

@@ -79,7 +79,8 @@ final class GenerationWorkers {
             List<AdapterPipeline.AdapterRequest> adapters = new ArrayList<>();
             for (PolicyDecision.ResolvedAdapter a : w.decision().adapters()) adapters.add(new AdapterPipeline.AdapterRequest(a.file(), a.transport()));
             for (int i = 0; i < w.request().numImages(); i++) {
-                images.add(new ImageSpec(w.request().prompt(), w.request().negativePrompt(), w.request().seed() + i));
+                images.add(new ImageSpec(w.request().prompt(), w.request().negativePrompt(), w.request().seed() + i,
+                        w.request().guidanceScale()));
                 stacks.add(new AdapterPipeline.ImageStack(adapters, w.decision().policy().stacking()));
             }
         }

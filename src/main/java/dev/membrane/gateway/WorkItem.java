@@ -14,12 +14,11 @@ import dev.membrane.policy.PolicyDecision;
  */
 record WorkItem(Outcome.SourceRef source, GenerationRequestMessage request, PolicyDecision decision, long receivedAtMs) {
 
-    /** Requests with equal keys can share UNet calls whatever their adapter stacks. */
-    record BatchKey(String model, int width, int height, int steps, String scheduler, double guidance) {
+    /** Requests with equal keys share UNet calls whatever their adapter stacks and guidance scales. */
+    record BatchKey(String model, int width, int height, int steps, String scheduler) {
     }
 
     BatchKey batchKey() {
-        return new BatchKey(request.model(), request.width(), request.height(), request.steps(), request.scheduler(),
-                request.guidanceScale());
+        return new BatchKey(request.model(), request.width(), request.height(), request.steps(), request.scheduler());
     }
 }

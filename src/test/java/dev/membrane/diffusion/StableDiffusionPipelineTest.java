@@ -73,4 +73,24 @@ class StableDiffusionPipelineTest {
         byte[] b = pipeline.generate(request(SchedulerKind.EULER, new ImageSpec("mickey mouse", "", 5))).images().get(0).png();
         assertTrue(PngPixels.maxAbsDiff(a, b) > 0, "conditioning must reach the image");
     }
+
+    @Test
+    void imagesWithTheirOwnGuidanceInOneBatchEqualEachAlone() {
+        ImageSpec strong = new ImageSpec("a photo of a cat", "", 31, 9.0);
+        ImageSpec none = new ImageSpec("a painting of a dog", "", 32, 1.0);
+        ImageSpec weak = new ImageSpec("a red car", "", 33, 3.0);
+        GenerationResult together = pipeline.generate(new GenerationRequest(List.of(strong, none, weak), 64, 64, 5, 7.5, SchedulerKind.DDIM));
+        GenerationResult strongAlone = pipeline.generate(new GenerationRequest(List.of(strong), 64, 64, 5, 7.5, SchedulerKind.DDIM));
+        // alone, a scale of 1 runs without the unconditional half at all, as diffusers does
+        GenerationResult noneAlone = pipeline.generate(new GenerationRequest(List.of(new ImageSpec("a painting of a dog", "", 32)),
+                64, 64, 5, 1.0, SchedulerKind.DDIM));
+        GenerationResult weakAlone = pipeline.generate(new GenerationRequest(List.of(weak), 64, 64, 5, 7.5, SchedulerKind.DDIM));
+        assertTrue(PngPixels.maxAbsDiff(together.images().get(0).png(), strongAlone.images().get(0).png()) <= 2);
+        assertTrue(PngPixels.maxAbsDiff(together.images().get(1).png(), noneAlone.images().get(0).png()) <= 2);
+        assertTrue(PngPixels.maxAbsDiff(together.images().get(2).png(), weakAlone.images().get(0).png()) <= 2);
+        GenerationResult defaultGuidance = pipeline.generate(new GenerationRequest(List.of(new ImageSpec("a red car", "", 33)),
+                64, 64, 5, 7.5, SchedulerKind.DDIM));
+        assertTrue(PngPixels.maxAbsDiff(weakAlone.images().get(0).png(), defaultGuidance.images().get(0).png()) > 0,
+                "an image's own scale must be used");
+    }
 }

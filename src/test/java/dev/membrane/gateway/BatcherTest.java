@@ -13,7 +13,8 @@ import dev.membrane.gateway.message.Outcome;
 
 class BatcherTest {
     private static WorkItem item(String id, int width, int images, long receivedAt) {
-        var req = new GenerationRequestMessage(id, "", "", "p", "", width, 64, 4, 7.5, 1, true, "ddim", images, "tiny");
+        // guidance differs per request: it is per image in a batch, not part of the key
+        var req = new GenerationRequestMessage(id, "", "", "p", "", width, 64, 4, 1.0 + id.hashCode() % 7, 1, true, "ddim", images, "tiny");
         return new WorkItem(new Outcome.SourceRef("t", 0, 0, 0, 1), req, null, receivedAt);
     }
 
