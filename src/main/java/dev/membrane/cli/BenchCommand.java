@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.logging.Logger;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
 import dev.membrane.MembraneException;
@@ -72,8 +71,7 @@ public class BenchCommand implements Callable<Integer> {
     }
 
     /** FLOPs are counted for the reference presets' architecture; other models get none. */
-    private static ReferencePreset referencePreset(ModelFolder folder) throws IOException {
-        JsonNode p = Json.MAPPER.readTree(folder.modelIndex().toFile()).get("_membrane_reference_preset");
-        return p == null ? null : ReferencePreset.parse(p.asText());
+    private static ReferencePreset referencePreset(ModelFolder folder) {
+        return folder.referencePreset() == null ? null : ReferencePreset.parse(folder.referencePreset());
     }
 }

@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
@@ -170,13 +169,7 @@ public class GenerateCommand implements Callable<Integer> {
 
     /** The reference presets' own size, else SD 1.x's 512. */
     static int defaultSize(ModelFolder folder) {
-        try {
-            JsonNode index = Json.MAPPER.readTree(folder.modelIndex().toFile());
-            JsonNode preset = index.get("_membrane_reference_preset");
-            return preset == null ? 512 : ReferencePreset.parse(preset.asText()).imageSize();
-        } catch (IOException e) {
-            throw new MembraneException(folder.modelIndex() + ": not valid JSON (" + e.getMessage() + ")");
-        }
+        return folder.referencePreset() == null ? 512 : ReferencePreset.parse(folder.referencePreset()).imageSize();
     }
 
     private List<Path> writeImages(GenerationResult result) {

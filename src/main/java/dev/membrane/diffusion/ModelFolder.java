@@ -20,29 +20,30 @@ import dev.membrane.MembraneException;
  * @param textEncoder     {@code text_encoder/model.onnx}
  * @param unet            {@code unet/model.onnx}
  * @param vaeDecoder      {@code vae_decoder/model.onnx}
+ * @param referencePreset the {@code _membrane_reference_preset} of a model Membrane built, else null
  */
 public record ModelFolder(Path root, Path modelIndex, Path schedulerConfig, Path tokenizer, Path textEncoder,
-                          Path unet, Path vaeDecoder) {
+                          Path unet, Path vaeDecoder, String referencePreset) {
 
     /** Checks the layout and names the first missing or malformed file. */
     public static ModelFolder open(Path root) {
         if (!Files.isDirectory(root)) throw new MembraneException(root + ": model folder does not exist");
-        ModelFolder f = new ModelFolder(root, root.resolve("model_index.json"),
-                root.resolve("scheduler/scheduler_config.json"), root.resolve("tokenizer"),
-                root.resolve("text_encoder/model.onnx"), root.resolve("unet/model.onnx"),
-                root.resolve("vae_decoder/model.onnx"));
-        requireFile(f.modelIndex, "pipeline index");
-        JsonNode index;
+        Path index = root.resolve("model_index.json");
+        requireFile(index, "pipeline index");
+        JsonNode json;
         try {
-            index = new ObjectMapper().readTree(f.modelIndex.toFile());
+            json = new ObjectMapper().readTree(index.toFile());
         } catch (IOException e) {
-            throw new MembraneException(f.modelIndex + ": not valid JSON (" + e.getMessage() + ")");
+            throw new MembraneException(index + ": not valid JSON (" + e.getMessage() + ")");
         }
-        if (index == null || !index.isObject()) throw new MembraneException(f.modelIndex + ": not a JSON object");
-        String cls = index.path("_class_name").asText("");
+        if (json == null || !json.isObject()) throw new MembraneException(index + ": not a JSON object");
+        String cls = json.path("_class_name").asText("");
         if (!cls.isEmpty() && !cls.contains("StableDiffusion")) {
-            throw new MembraneException(f.modelIndex + ": unsupported pipeline '" + cls + "' (a Stable Diffusion 1.x ONNX export is needed)");
+            throw new MembraneException(index + ": unsupported pipeline '" + cls + "' (a Stable Diffusion 1.x ONNX export is needed)");
         }
+        String preset = json.hasNonNull("_membrane_reference_preset") ? json.get("_membrane_reference_preset").asText() : null;
+        ModelFolder f = new ModelFolder(root, index, root.resolve("scheduler/scheduler_config.json"), root.resolve("tokenizer"),
+                root.resolve("text_encoder/model.onnx"), root.resolve("unet/model.onnx"), root.resolve("vae_decoder/model.onnx"), preset);
         requireFile(f.schedulerConfig, "scheduler configuration");
         requireFile(f.tokenizer.resolve("vocab.json"), "tokenizer vocabulary");
         requireFile(f.tokenizer.resolve("merges.txt"), "tokenizer merges");

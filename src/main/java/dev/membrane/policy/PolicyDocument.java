@@ -110,22 +110,10 @@ public final class PolicyDocument {
             if (!catalog.entries().containsKey(conceptId)) {
                 throw new MembraneException(where + ": concept '" + conceptId + "' is not in the adapter catalog " + catalog.source());
             }
-            Transport t = c.has("transport") ? transport(where, c.get("transport")) : catalog.get(conceptId).transport();
+            Transport t = c.has("transport") ? Transport.fromJson(where, c.get("transport")) : catalog.get(conceptId).transport();
             rules.add(new ConceptRule(conceptId, t));
         }
         return new Policy(id, version, sha, List.copyOf(rules), stacking, n.path("storePrompts").asBoolean(false));
-    }
-
-    private static Transport transport(String where, JsonNode t) {
-        Transport.Kind kind = Transport.parseKind(t.path("kind").asText("facilitated"));
-        Transport base;
-        if (kind == Transport.Kind.FIXED) {
-            if (!t.path("gamma").isNumber()) throw new MembraneException(where + ": a fixed transport needs a numeric 'gamma'");
-            base = Transport.fixed(t.get("gamma").asDouble());
-        } else {
-            base = Transport.facilitated(t.path("factor").asDouble(1.0));
-        }
-        return base.withMinimum(t.path("minimum").asDouble(0));
     }
 
     /** The policy for a tenant and app, or null when none applies. */

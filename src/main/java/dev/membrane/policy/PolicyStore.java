@@ -83,19 +83,14 @@ public final class PolicyStore {
                 return new PolicyDecision(p, List.of(), "adapter '" + rule.conceptId() + "' cannot be loaded or verified: " + e.getMessage());
             }
         }
-        if (p.stacking() == dev.membrane.spm.StackingMode.OFFICIAL && !adapters.isEmpty()) {
-            // the official rule sums factors: every module of every adapter must share one rank and alpha
-            SpmFile first = adapters.get(0).file();
-            for (PolicyDecision.ResolvedAdapter a : adapters) {
-                boolean uniform = a.file().modules().values().stream()
-                        .allMatch(m -> m.rank() == first.rank() && m.alpha() == first.alpha());
-                if (!uniform) {
-                    String why = "official stacking needs one rank and alpha across the stack, and adapter '" + a.entry().id()
-                            + "' differs from '" + adapters.get(0).entry().id() + "'";
-                    LOG.severe("policy '" + p.id() + "' refused: " + why);
-                    return new PolicyDecision(p, List.of(), why);
-                }
-            }
+        int bad = p.stacking() == dev.membrane.spm.StackingMode.OFFICIAL
+                ? dev.membrane.spm.AdapterSlots.officialMismatch(adapters.stream().map(PolicyDecision.ResolvedAdapter::file).toList())
+                : -1;
+        if (bad >= 0) {
+            String why = "official stacking needs one rank and alpha across the stack, and adapter '" + adapters.get(bad).entry().id()
+                    + "' differs from '" + adapters.get(0).entry().id() + "'";
+            LOG.severe("policy '" + p.id() + "' refused: " + why);
+            return new PolicyDecision(p, List.of(), why);
         }
         return new PolicyDecision(p, List.copyOf(adapters), null);
     }

@@ -55,15 +55,27 @@ public record AdapterSlots(float[] linearDown, float[] linearUp, float[] convDow
         }
     }
 
+    /**
+     * Official stacking sums the factors, so every module of every adapter must share the first adapter's rank and
+     * alpha: the index of the first adapter that does not, or -1.
+     */
+    public static int officialMismatch(List<SpmFile> stack) {
+        if (stack.isEmpty()) return -1;
+        int rank = stack.get(0).rank();
+        float alpha = stack.get(0).alpha();
+        for (int i = 0; i < stack.size(); i++) {
+            if (!stack.get(i).modules().values().stream().allMatch(m -> m.rank() == rank && m.alpha() == alpha)) return i;
+        }
+        return -1;
+    }
+
     private void fillOfficial(SlotLayout layout, int row, List<AppliedAdapter> stack) {
         int rank = stack.get(0).file().rank();
         float alpha = stack.get(0).file().alpha();
-        for (AppliedAdapter a : stack) {
-            boolean uniform = a.file().modules().values().stream().allMatch(m -> m.rank() == rank && m.alpha() == alpha);
-            if (!uniform) {
-                throw new MembraneException("official stacking needs one rank and alpha across the stack; "
-                        + a.file().source() + " differs from " + stack.get(0).file().source());
-            }
+        int bad = officialMismatch(stack.stream().map(AppliedAdapter::file).toList());
+        if (bad >= 0) {
+            throw new MembraneException("official stacking needs one rank and alpha across the stack; "
+                    + stack.get(bad).file().source() + " differs from " + stack.get(0).file().source());
         }
         if (rank > layout.slots()) throw new MembraneException("rank " + rank + " needs more than the " + layout.slots() + " slots");
         for (SlotLayout.PlacedSite p : layout.sites()) {

@@ -63,7 +63,8 @@ public final class AdapterCatalog {
             String sha = text(file, n, "sha256").toLowerCase(Locale.ROOT);
             if (!sha.matches("[0-9a-f]{64}")) throw new MembraneException(where + ": sha256 is not 64 hex digits");
             CatalogEntry e = new CatalogEntry(id, text(file, n, "category"), List.copyOf(prompts), dir.resolve(text(file, n, "file")),
-                    sha, transport(where, n.path("transport")), derivation(where, n.get("derivation")));
+                    sha, n.has("transport") ? Transport.fromJson(where, n.get("transport")) : Transport.facilitated(1.0),
+                    derivation(where, n.get("derivation")));
             if (entries.put(id, e) != null) throw new MembraneException(file + ": adapter id '" + id + "' appears twice");
         }
         return new AdapterCatalog(file, entries);
@@ -73,19 +74,6 @@ public final class AdapterCatalog {
         JsonNode v = n.get(field);
         if (v == null || !v.isTextual() || v.asText().isBlank()) throw new MembraneException(file + ": an adapter lacks '" + field + "'");
         return v.asText();
-    }
-
-    static Transport transport(String where, JsonNode t) {
-        if (t.isMissingNode()) return Transport.facilitated(1.0);
-        Transport.Kind kind = Transport.parseKind(t.path("kind").asText("facilitated"));
-        Transport base = kind == Transport.Kind.FIXED ? Transport.fixed(required(where, t, "gamma"))
-                : Transport.facilitated(t.path("factor").asDouble(1.0));
-        return base.withMinimum(t.path("minimum").asDouble(0));
-    }
-
-    private static double required(String where, JsonNode t, String field) {
-        if (!t.path(field).isNumber()) throw new MembraneException(where + ": transport needs a numeric '" + field + "'");
-        return t.get(field).asDouble();
     }
 
     private static ClosedFormDerivation.Spec derivation(String where, JsonNode d) {

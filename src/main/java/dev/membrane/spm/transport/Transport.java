@@ -31,6 +31,22 @@ public record Transport(Kind kind, double value, double minimum) {
         return new Transport(kind, value, min);
     }
 
+    /**
+     * A transport written as {@code {kind: fixed, gamma: G}} or {@code {kind: facilitated, factor: F}} (factor 1 by
+     * default), either with an optional {@code minimum}; {@code where} names the document and entry in errors.
+     */
+    public static Transport fromJson(String where, com.fasterxml.jackson.databind.JsonNode t) {
+        Kind kind = parseKind(t.path("kind").asText("facilitated"));
+        Transport base;
+        if (kind == Kind.FIXED) {
+            if (!t.path("gamma").isNumber()) throw new MembraneException(where + ": a fixed transport needs a numeric 'gamma'");
+            base = fixed(t.get("gamma").asDouble());
+        } else {
+            base = facilitated(t.path("factor").asDouble(1.0));
+        }
+        return base.withMinimum(t.path("minimum").asDouble(0));
+    }
+
     public static Kind parseKind(String s) {
         return switch (s.toLowerCase(Locale.ROOT)) {
             case "facilitated" -> Kind.FACILITATED;
