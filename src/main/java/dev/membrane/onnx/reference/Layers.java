@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 
 import dev.membrane.onnx.graph.Attr;
+import dev.membrane.onnx.graph.ExporterNames;
 import dev.membrane.onnx.graph.GraphBuilder;
 
 /**
@@ -27,15 +28,8 @@ final class Layers {
         this.init = init;
     }
 
-    /** {@code a.b.0.c} → {@code /a/b.0/c}: numeric segments stay joined to their container's name. */
     static String nodePath(String module) {
-        if (module.isEmpty()) return "";
-        StringBuilder sb = new StringBuilder();
-        for (String part : module.split("\\.")) {
-            if (!sb.isEmpty() && part.chars().allMatch(Character::isDigit)) sb.append('.').append(part);
-            else sb.append('/').append(part);
-        }
-        return sb.toString();
+        return ExporterNames.nodePath(module);
     }
 
     /** Adds node {@code <module path>/<Op>[_k]}, numbering repeats within the module as the exporter does. */
