@@ -24,8 +24,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code spm …}: SPM adapter files. */
-@Command(name = "spm", description = "Inspect and derive SPM adapters.", mixinStandardHelpOptions = true,
-        subcommands = {SpmCommand.Inspect.class, SpmCommand.Derive.class})
+@Command(name = "spm", description = "Inspect, derive and train SPM adapters.", mixinStandardHelpOptions = true,
+        subcommands = {SpmCommand.Inspect.class, SpmCommand.Derive.class, SpmTrainCommand.class})
 public class SpmCommand {
 
     /** {@code spm inspect FILE [--model DIR]}. */

@@ -195,7 +195,7 @@ public final class SpmFile {
             tensors.put(m.key() + ALPHA, Tensor.scalar(m.alpha()));
         }
         Map<String, String> metadata = new LinkedHashMap<>();
-        metadata.put("prompts", String.join(", ", prompts));
+        metadata.put("prompts", String.join(",", prompts)); // the official join: ",".join(prompts)
         metadata.put("rank", Integer.toString(modules.get(0).rank()));
         metadata.put("alpha", Float.toString(modules.get(0).alpha()));
         return SafeTensors.serialize(metadata, tensors);

@@ -133,9 +133,12 @@ public final class SpmParameters {
         private final Map<String, NDArray> d = new HashMap<>();
         private final Map<String, NDArray> u = new HashMap<>();
         private final float weight;
+        /** m·alpha/r as a tensor that lives as long as the binding (see TwinLayers on numbers and autograd). */
+        private final NDArray weightTensor;
 
         private Bound(NDManager m, double multiplier, boolean trainable) {
             weight = (float) (multiplier * scale());
+            weightTensor = m.create(weight);
             for (AdapterSite s : sites) {
                 NDArray dd = m.create(down.get(s.key()), new Shape(rank, s.in()));
                 NDArray uu = m.create(up.get(s.key()), new Shape(s.out(), rank));
@@ -156,11 +159,11 @@ public final class SpmParameters {
             NDArray dd = d.get(s.key());
             NDArray uu = u.get(s.key());
             if (s.kind() == AdapterSite.Kind.MATMUL) {
-                return x.matMul(dd.transpose()).matMul(uu.transpose()).mul(weight);
+                return x.matMul(dd.transpose()).matMul(uu.transpose()).mul(weightTensor);
             }
             Shape shape = x.getShape();
             NDArray flat = x.reshape(shape.get(0), shape.get(1), -1);
-            return uu.matMul(dd.matMul(flat)).reshape(shape.get(0), s.out(), shape.get(2), shape.get(3)).mul(weight);
+            return uu.matMul(dd.matMul(flat)).reshape(shape.get(0), s.out(), shape.get(2), shape.get(3)).mul(weightTensor);
         }
 
         /** Gradients by tensor name, in the order of {@link #tensors()}, after a backward pass. */

@@ -40,11 +40,12 @@ final class TwinBlocks {
     }
 
     /** Multi-head attention without q/k/v bias; to_out.0 with bias. Heads come from the graph's head split. */
-    record Attention(Linear q, Linear k, Linear v, Linear out, int heads) {
+    record Attention(Linear q, Linear k, Linear v, Linear out, int heads, NDArray scale) {
         static Attention load(OnnxGraphIndex g, NDManager m, String module, Path modelDir) {
             Linear q = Linear.matMul(g, m, module + ".to_q");
+            int heads = heads(g, module, q.out(), modelDir);
             return new Attention(q, Linear.matMul(g, m, module + ".to_k"), Linear.matMul(g, m, module + ".to_v"),
-                    Linear.matMul(g, m, module + ".to_out.0"), heads(g, module, q.out(), modelDir));
+                    Linear.matMul(g, m, module + ".to_out.0"), heads, m.create((float) (1 / Math.sqrt(q.out() / heads))));
         }
 
         /**
@@ -77,7 +78,7 @@ final class TwinBlocks {
             NDArray qh = q.forward(x, adapters).reshape(b, -1, heads, headDim).transpose(0, 2, 1, 3);
             NDArray kh = k.forward(context, adapters).reshape(b, -1, heads, headDim).transpose(0, 2, 3, 1);
             NDArray vh = v.forward(context, adapters).reshape(b, -1, heads, headDim).transpose(0, 2, 1, 3);
-            NDArray probs = qh.matMul(kh).mul((float) (1 / Math.sqrt(headDim))).softmax(-1);
+            NDArray probs = qh.matMul(kh).mul(scale).softmax(-1);
             NDArray ctx = probs.matMul(vh).transpose(0, 2, 1, 3).reshape(b, -1, dim);
             return out.forward(ctx, adapters);
         }

@@ -13,6 +13,11 @@ import java.util.List;
  * The layers of SD 1.x's UNet as DJL computations, each loaded from the ONNX nodes the exporter wrote for its
  * module. Computations are invoked on the activation (never on a weight), so their results belong to the
  * activation's NDManager and die with it; the weights live in the twin's manager and are never copied.
+ *
+ * <p>No computation here multiplies or divides by a Java number: DJL turns a number into a temporary tensor over a
+ * direct buffer and closes it at once, but autograd keeps that tensor for the backward pass of mul/div, and once the
+ * buffer is collected the backward reads freed memory (seen as sporadic NaN gradients). Constants are tensors that
+ * live as long as the layer that uses them.
  */
 final class TwinLayers {
     private TwinLayers() {
@@ -22,9 +27,9 @@ final class TwinLayers {
         return x.mul(Activation.sigmoid(x));
     }
 
-    /** Exact (erf) GELU, as the reference graph and diffusers' GEGLU compute it. */
+    /** Exact (erf) GELU, as the reference graph and diffusers' GEGLU compute it (PyTorch's default gelu). */
     static NDArray gelu(NDArray x) {
-        return x.mul(x.div(Math.sqrt(2)).erf().add(1f)).mul(0.5f);
+        return Activation.gelu(x);
     }
 
     /** A Linear layer: {@code x @ W (+ b)} with W as [in, out], plus the SPM delta where one sits. */
@@ -94,7 +99,7 @@ final class TwinLayers {
      * GroupNorm as exported: Reshape to [B, G, -1], InstanceNormalization (with its own per-group scale and bias),
      * Reshape back, then the per-channel Mul and Add.
      */
-    record GroupNorm(int groups, float eps, NDArray groupScale, NDArray groupBias, NDArray weight, NDArray bias) {
+    record GroupNorm(int groups, NDArray eps, NDArray groupScale, NDArray groupBias, NDArray weight, NDArray bias) {
         static GroupNorm load(OnnxGraphIndex g, NDManager m, String module) {
             NodeProto reshape = g.require(module, "Reshape");
             long[] target = g.int64(reshape.getInput(1))
@@ -107,7 +112,7 @@ final class TwinLayers {
             NDArray gb = m.create(g.floats(in.getInput(2))).reshape(1, groups, 1);
             NDArray w = perChannel(g, m, module, "Mul");
             NDArray b = perChannel(g, m, module, "Add");
-            return new GroupNorm(groups, eps, gs, gb, w, b);
+            return new GroupNorm(groups, m.create(eps), gs, gb, w, b);
         }
 
         private static NDArray perChannel(OnnxGraphIndex g, NDManager m, String module, String op) {

@@ -1,0 +1,224 @@
+package dev.membrane.training;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import dev.membrane.MembraneException;
+import dev.membrane.spm.AdapterSite;
+import dev.membrane.spm.SpmFile;
+import dev.membrane.training.twin.SiteAdapters;
+import dev.membrane.training.twin.UNetTwin;
+
+/**
+ * SPM training with Latent Anchoring, the official {@code train_spm.py} recipe. Each iteration, with its own random
+ * stream (seed, iteration), so a resumed run draws exactly what an uninterrupted one would:
+ * <ol>
+ *   <li>t_to ∈ [1, max_denoising_steps − 1]; fresh noise is denoised for t_to DDIM steps with the SPM active and
+ *       CFG 3 on ("", target), without gradients;</li>
+ *   <li>the training timestep is timesteps_1000[⌊t_to·1000/max_denoising_steps⌋];</li>
+ *   <li>ε_pos (target) and ε_neu (surrogate) from the base UNet, conditional, without gradients; ε_tgt from the UNet
+ *       with the SPM, with gradients;</li>
+ *   <li>L_erase = MSE(ε_tgt, ε_neu − η(ε_pos − ε_neu));</li>
+ *   <li>anchors: Gaussian [77, d] tensors, unit-normalised, scaled by U(0.8, 1.2)·‖c_target‖;
+ *       L_anchor = MSE(ε_spm(x_t, a), ε_base(x_t, a)) over all of them;</li>
+ *   <li>L = L_erase + λ·L_anchor; AdamW on the SPM factors only, cosine-with-restarts learning rate.</li>
+ * </ol>
+ * The official sampler interleaves [uncond, anchor] pairs and its guidance-1 split keeps only the second half of
+ * the batch, so half the anchors are computed and discarded and an "uncond" term joins the loss; this trainer
+ * anchors every anchor, conditionally, as the paper describes (README, "Training").
+ */
+public final class LatentAnchoringTrainer {
+    private final UNetTwin twin;
+    private final Engine engine;
+    private final TwinSampler sampler;
+    private final Conditioning conditioning;
+    private final TrainingSpec spec;
+    private final double[] targetNorms;
+
+    /**
+     * @param twin         the UNet
+     * @param engine       its engine (for gradient collection)
+     * @param schedule     the model's scheduler configuration (for its betas)
+     * @param conditioning the encoded prompts
+     * @param spec         the recipe
+     */
+    public LatentAnchoringTrainer(UNetTwin twin, Engine engine, dev.membrane.diffusion.scheduler.SchedulerConfig schedule,
+                                  Conditioning conditioning, TrainingSpec spec) {
+        this.twin = twin;
+        this.engine = engine;
+        this.conditioning = conditioning;
+        this.spec = spec;
+        this.sampler = new TwinSampler(twin, schedule, spec.latentSide(), conditioning);
+        targetNorms = conditioning.targets().stream().mapToDouble(Conditioning::norm).toArray();
+    }
+
+    /** What a run produced. */
+    public record Result(int iterationsDone, int startIteration, boolean interrupted, float[] lossErase, float[] lossAnchor,
+                         double msPerIteration, String sha256, HeldOutCheck.Report heldOut) {
+    }
+
+    /** Hears each finished iteration (progress) and each checkpoint. */
+    public interface Listener {
+        void iteration(int done, double lossErase, double lossAnchor);
+
+        default void message(String text) {
+        }
+    }
+
+    /**
+     * Trains from {@code resume} (or from the official initialisation), writing the SPM to {@code out} and the
+     * resumable state beside it every {@code checkpointEvery} iterations, when stopped, and at the end.
+     */
+    public Result run(Path out, int checkpointEvery, TrainingCheckpoint resume, String unetIdentity, Listener listener,
+                      StopSignal stop) {
+        List<AdapterSite> sites = twin.sites();
+        SpmParameters spm = SpmParameters.initialise(sites, spec.rank(), spec.alpha(), spec.seed());
+        AdamW adam = new AdamW();
+        int start = 0;
+        float[] erase = new float[spec.iterations()];
+        float[] anchor = new float[spec.iterations()];
+        if (resume != null) {
+            start = restore(resume, spm, adam, unetIdentity);
+            System.arraycopy(resume.lossErase(), 0, erase, 0, start);
+            System.arraycopy(resume.lossAnchor(), 0, anchor, 0, start);
+        }
+        Path stateFile = TrainingCheckpoint.stateFileFor(out);
+        Map<String, long[]> shapes = shapes(sites);
+        HeldOutCheck heldOut;
+        try (NDManager m = twin.manager().newSubManager()) {
+            heldOut = new HeldOutCheck(sampler, conditioning, spec, m);
+        }
+        LearningRateSchedule lr = spec.schedule();
+        long startNanos = System.nanoTime();
+        int done = start;
+        String sha = null;
+        boolean interrupted = false;
+        while (done < spec.iterations()) {
+            float[] losses = iteration(done, spm, adam, lr.at(done));
+            erase[done] = losses[0];
+            anchor[done] = losses[1];
+            done++;
+            listener.iteration(done, losses[0], losses[1]);
+            if (!Float.isFinite(losses[0]) || !Float.isFinite(losses[1])) {
+                throw new MembraneException("training diverged at iteration " + done + " (loss " + losses[0] + ", " + losses[1]
+                        + "); lower --lr or --anchor-strength");
+            }
+            interrupted = stop.requested() && done < spec.iterations();
+            if (done % checkpointEvery == 0 || done == spec.iterations() || interrupted) {
+                sha = save(out, stateFile, shapes, spm, adam, done, unetIdentity, erase, anchor);
+                listener.message("checkpoint: " + out + " and " + stateFile + " at iteration " + done);
+            }
+            if (interrupted) break;
+        }
+        if (sha == null) sha = save(out, stateFile, shapes, spm, adam, done, unetIdentity, erase, anchor);
+        double ms = done > start ? (System.nanoTime() - startNanos) / 1e6 / (done - start) : 0;
+        HeldOutCheck.Report report;
+        try (NDManager m = twin.manager().newSubManager()) {
+            report = heldOut.measure(m, spm.bind(m, 1, false));
+        }
+        return new Result(done, start, interrupted, Arrays.copyOf(erase, done), Arrays.copyOf(anchor, done), ms, sha, report);
+    }
+
+    /** One iteration; returns {L_erase, L_anchor}. */
+    private float[] iteration(int index, SpmParameters spm, AdamW adam, double learningRate) {
+        SplittableRandom r = new SplittableRandom(spec.seed() * 0x9E3779B97F4A7C15L + index);
+        int concept = r.nextInt(conditioning.targets().size());
+        int total = spec.maxDenoisingSteps();
+        int tTo = 1 + r.nextInt(total - 1);
+        float[] noise = Gaussian.fill(r, sampler.latentElements());
+        List<float[]> anchors = anchors(r, targetNorms[concept]);
+        float[] target = conditioning.targets().get(concept);
+        double[] timesteps = sampler.trainingTimesteps();
+        try (NDManager m = twin.manager().newSubManager()) {
+            float[] latent = sampler.denoise(m, noise, tTo, total, target, spec.samplingGuidance(), spm.bind(m, 1, false));
+            double t = timesteps[tTo * timesteps.length / total];
+            List<float[]> baseContexts = new ArrayList<>(List.of(target, conditioning.surrogate()));
+            baseContexts.addAll(anchors);
+            NDArray base = sampler.predict(m, latent, t, baseContexts, SiteAdapters.NONE);
+            NDArray positive = base.get("0:1");
+            NDArray neutral = base.get("1:2");
+            NDArray eraseTarget = neutral.sub(positive.sub(neutral).mul((float) spec.eraseGuidance()));
+            List<float[]> trainContexts = new ArrayList<>();
+            trainContexts.add(target);
+            trainContexts.addAll(anchors);
+            SpmParameters.Bound trainable = spm.bind(m, 1, true);
+            float lossErase;
+            float lossAnchor;
+            try (GradientCollector gc = engine.newGradientCollector()) {
+                NDArray predicted = sampler.predict(m, latent, t, trainContexts, trainable);
+                NDArray le = predicted.get("0:1").sub(eraseTarget).square().mean();
+                NDArray loss = le;
+                NDArray la = null;
+                if (!anchors.isEmpty()) {
+                    la = predicted.get("1:").sub(base.get("2:")).square().mean();
+                    loss = le.add(la.mul(m.create((float) spec.anchorStrength()))); // a live tensor, not a number: see TwinLayers
+                }
+                gc.backward(loss);
+                lossErase = le.getFloat();
+                lossAnchor = la == null ? 0f : la.getFloat();
+            }
+            adam.update(spm.tensors(), trainable.gradients(), learningRate);
+            return new float[] {lossErase, lossAnchor};
+        }
+    }
+
+    /** Gaussian [length, width] tensors, unit-normalised, scaled by U(0.8, 1.2)·‖c_target‖. */
+    private List<float[]> anchors(SplittableRandom r, double targetNorm) {
+        List<float[]> out = new ArrayList<>();
+        for (int a = 0; a < spec.anchors(); a++) {
+            float[] g = Gaussian.fill(r, conditioning.elements());
+            double scale = (0.8 + 0.4 * r.nextDouble()) * targetNorm / Conditioning.norm(g);
+            for (int i = 0; i < g.length; i++) g[i] = (float) (g[i] * scale);
+            out.add(g);
+        }
+        return out;
+    }
+
+    private int restore(TrainingCheckpoint c, SpmParameters spm, AdamW adam, String unetIdentity) {
+        if (!c.unet().equals(unetIdentity)) {
+            throw new MembraneException("the checkpoint was trained on " + c.unet() + ", not on " + unetIdentity);
+        }
+        Map<String, float[]> live = spm.tensors();
+        if (!live.keySet().equals(c.parameters().keySet())) {
+            throw new MembraneException("the checkpoint's SPM modules do not match this UNet's sites");
+        }
+        for (var e : live.entrySet()) {
+            float[] saved = c.parameters().get(e.getKey());
+            if (saved.length != e.getValue().length) throw new MembraneException("checkpoint tensor " + e.getKey() + " has the wrong size");
+            System.arraycopy(saved, 0, e.getValue(), 0, saved.length);
+        }
+        adam.restore(c.adamStep(), c.firstMoments(), c.secondMoments());
+        if (c.iteration() > spec.iterations()) {
+            throw new MembraneException("the checkpoint is at iteration " + c.iteration() + ", past --iterations " + spec.iterations());
+        }
+        return c.iteration();
+    }
+
+    private String save(Path out, Path stateFile, Map<String, long[]> shapes, SpmParameters spm, AdamW adam, int done,
+                        String unetIdentity, float[] erase, float[] anchor) {
+        new TrainingCheckpoint(done, spec, unetIdentity, spm.tensors(), adam.step(), adam.firstMoments(), adam.secondMoments(),
+                Arrays.copyOf(erase, done), Arrays.copyOf(anchor, done)).write(stateFile, shapes);
+        byte[] bytes = SpmFile.serialize(spec.concepts(), spm.sites(), spm.modules());
+        TrainingCheckpoint.writeAtomically(out, bytes);
+        return dev.membrane.Hashes.sha256(bytes);
+    }
+
+    /** The official shapes of every tensor name (4-D for 1x1-conv sites). */
+    private Map<String, long[]> shapes(List<AdapterSite> sites) {
+        Map<String, long[]> s = new LinkedHashMap<>();
+        for (AdapterSite site : sites) {
+            s.put(site.key() + ".lora_down.weight", site.downShape(spec.rank()));
+            s.put(site.key() + ".lora_up.weight", site.upShape(spec.rank()));
+        }
+        return s;
+    }
+}
