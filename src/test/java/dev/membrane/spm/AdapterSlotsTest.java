@@ -75,6 +75,20 @@ class AdapterSlotsTest {
         // not the sum of γ² terms (that would be [[6, 16.5], [-2, 0.5]]): the cross terms γ_a γ_b U_a D_b are there
     }
 
+    /** A file written with alpha 0 acts with alpha = rank (scale 1), as the official code reads it, not scale 0. */
+    @Test
+    void alphaZeroScalesByOne() {
+        SpmFile zero = rank1(new float[] {1, 2}, new float[] {3, -1}, 0f);
+        assertEquals(1f, zero.alpha());
+        // linear: 2 · 1 · U·D; official: 2² · 1 · U·D
+        assertDelta(new double[][] {{6, 12}, {-2, -4}}, List.of(new AppliedAdapter(zero, 2)), StackingMode.LINEAR);
+        assertDelta(new double[][] {{12, 24}, {-4, -8}}, List.of(new AppliedAdapter(zero, 2)), StackingMode.OFFICIAL);
+        // alpha 0 at rank 1 is alpha 1, so it stacks officially with an alpha-1 adapter, and not with an alpha-0.5 one
+        SpmFile one = rank1(new float[] {0, 1}, new float[] {1, 1}, 1f);
+        assertEquals(-1, AdapterSlots.officialMismatch(List.of(zero, one)));
+        assertEquals(1, AdapterSlots.officialMismatch(List.of(zero, A)));
+    }
+
     @Test
     void gammaPowerNamesTheExponent() {
         assertEquals(1, StackingMode.LINEAR.gammaPower());
