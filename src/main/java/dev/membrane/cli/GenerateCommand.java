@@ -124,6 +124,7 @@ public class GenerateCommand implements Callable<Integer> {
             AdapterPipeline.Result result = ap.generate(request, stacks);
             ObjectNode summary = summary(request, result.generation(), writeImages(result.generation()), pipeline);
             summary.put("stacking", mode.id());
+            summary.put("gammaPower", mode.gammaPower());
             summary.put("transport", transportKind.name().toLowerCase(java.util.Locale.ROOT));
             ArrayNode list = summary.putArray("adapters");
             for (int i = 0; i < result.applied().size(); i++) {

@@ -23,7 +23,7 @@ import dev.membrane.spm.transport.Transport;
  * defaultPolicy: standard          # for tenants and apps not listed (omit to refuse them)
  * policies:
  *   standard:
- *     stacking: linear             # linear | official
+ *     stacking: linear             # linear (ΔW ∝ γ) | official (ΔW ∝ γ², as the official code)
  *     storePrompts: false
  *     concepts:
  *       - id: nudity               # an adapter catalog id

@@ -56,15 +56,17 @@ public record AdapterSlots(float[] linearDown, float[] linearUp, float[] convDow
     }
 
     /**
-     * Official stacking sums the factors, so every module of every adapter must share the first adapter's rank and
-     * alpha: the index of the first adapter that does not, or -1.
+     * Official stacking sums the factors and scales them by the first adapter's alpha / r (the official code does
+     * not check the others), so every module of every adapter must share that rank and alpha: the index of the
+     * first adapter that does not, or -1.
      */
     public static int officialMismatch(List<SpmFile> stack) {
         if (stack.isEmpty()) return -1;
         int rank = stack.get(0).rank();
         float alpha = stack.get(0).alpha();
         for (int i = 0; i < stack.size(); i++) {
-            if (!stack.get(i).modules().values().stream().allMatch(m -> m.rank() == rank && m.alpha() == alpha)) return i;
+            SpmFile f = stack.get(i);
+            if (!f.uniform() || f.rank() != rank || f.alpha() != alpha) return i;
         }
         return -1;
     }

@@ -20,11 +20,21 @@ import dev.membrane.spm.safetensors.Tensor;
  * {@code <key>.lora_up.weight} ([out, r] or [out, r, 1, 1]) and {@code <key>.alpha} (scalar), with header metadata
  * {@code prompts} (comma-separated target concepts), {@code rank} and {@code alpha}. Identified by the SHA-256 of
  * its bytes. Immutable.
+ *
+ * <p>alpha follows the official code and kohya: an alpha of 0, or none (no {@code .alpha} tensor, no or a
+ * {@code None} metadata {@code alpha}), means alpha = rank, i.e. scale 1. The official inference scales by the
+ * metadata {@code alpha}, other loaders by the tensors; a file where the two disagree means two different adapters
+ * and is refused.
  */
 public final class SpmFile {
     private static final String DOWN = ".lora_down.weight";
     private static final String UP = ".lora_up.weight";
     private static final String ALPHA = ".alpha";
+    /**
+     * How far a module's {@code .alpha} may be from the metadata {@code alpha}, relative: the tensor may be stored
+     * as F16 or BF16 (8 significant bits) while the metadata is the decimal the trainer wrote.
+     */
+    private static final double ALPHA_TOLERANCE = 0x1p-8;
 
     private final String source;
     private final String sha256;
@@ -32,15 +42,17 @@ public final class SpmFile {
     private final List<String> prompts;
     private final String dtype;
     private final Map<String, SpmModule> modules;
+    private final float alpha;
 
     private SpmFile(String source, String sha256, Map<String, String> metadata, List<String> prompts, String dtype,
-                    Map<String, SpmModule> modules) {
+                    Map<String, SpmModule> modules, float alpha) {
         this.source = source;
         this.sha256 = sha256;
         this.metadata = Map.copyOf(metadata);
         this.prompts = List.copyOf(prompts);
         this.dtype = dtype;
         this.modules = java.util.Collections.unmodifiableMap(modules);
+        this.alpha = alpha;
     }
 
     public static SpmFile read(Path file) {
@@ -79,18 +91,45 @@ public final class SpmFile {
             Tensor down = e.getValue().get(DOWN);
             Tensor up = e.getValue().get(UP);
             Tensor alpha = e.getValue().get(ALPHA);
-            if (down == null || up == null || alpha == null) {
-                throw new MembraneException(source + ": module " + key + " lacks "
-                        + (down == null ? DOWN : up == null ? UP : ALPHA).substring(1));
+            if (down == null || up == null) {
+                throw new MembraneException(source + ": module " + key + " lacks " + (down == null ? DOWN : UP).substring(1));
             }
             dtypes.add(down.dtype());
             dtypes.add(up.dtype());
             modules.put(key, module(source, key, down, up, alpha));
         }
+        Double declared = metadataAlpha(source, c.metadata().get("alpha"));
+        if (declared != null) {
+            for (SpmModule m : modules.values()) {
+                double expected = declared == 0 ? m.rank() : declared;
+                if (Math.abs(m.alpha() - expected) > ALPHA_TOLERANCE * Math.max(Math.abs(m.alpha()), Math.abs(expected))) {
+                    throw new MembraneException(source + ": metadata alpha " + c.metadata().get("alpha") + " (" + expected
+                            + " at rank " + m.rank() + ") but module " + m.key() + " has alpha " + m.alpha()
+                            + "; the official inference would scale by the one, other loaders by the other");
+                }
+            }
+        }
+        int rank = modules.values().stream().mapToInt(SpmModule::rank).max().orElse(0);
+        // the official inference takes alpha from the metadata, so official stacking does too where there is one
+        float alpha = declared == null ? modules.values().iterator().next().alpha() : declared == 0 ? rank : declared.floatValue();
         String dtype = dtypes.size() == 1 ? dtypes.iterator().next().name().toLowerCase() : "mixed";
-        return new SpmFile(source, sha256(bytes), c.metadata(), prompts, dtype, modules);
+        return new SpmFile(source, sha256(bytes), c.metadata(), prompts, dtype, modules, alpha);
     }
 
+    /** The metadata {@code alpha}: null when absent or Python's {@code None} (both mean rank), else a finite number. */
+    private static Double metadataAlpha(String source, String text) {
+        if (text == null || text.isBlank() || text.strip().equals("None")) return null;
+        double v;
+        try {
+            v = Double.parseDouble(text.strip());
+        } catch (NumberFormatException e) {
+            throw new MembraneException(source + ": metadata alpha '" + text + "' is not a number");
+        }
+        if (!Double.isFinite(v)) throw new MembraneException(source + ": metadata alpha '" + text + "' is not finite");
+        return v;
+    }
+
+    /** {@code alpha} may be null (no tensor): like 0 it means alpha = rank, the official and kohya convention. */
     private static SpmModule module(String source, String key, Tensor down, Tensor up, Tensor alpha) {
         long[] d = down.shape();
         long[] u = up.shape();
@@ -100,8 +139,16 @@ public final class SpmFile {
             throw new MembraneException(source + ": module " + key + " has lora_down " + Arrays.toString(d)
                     + " and lora_up " + Arrays.toString(u) + ", which are not a rank-r pair");
         }
-        if (alpha.values().length != 1) throw new MembraneException(source + ": " + key + ".alpha is not a scalar");
-        return new SpmModule(key, down.values(), up.values(), (int) d[0], (int) d[1], (int) u[0], alpha.values()[0]);
+        int rank = (int) d[0];
+        float a = rank;
+        if (alpha != null) {
+            if (alpha.values().length != 1) throw new MembraneException(source + ": " + key + ".alpha is not a scalar");
+            float v = alpha.values()[0];
+            if (!Float.isFinite(v)) throw new MembraneException(source + ": " + key + ".alpha is " + v);
+            // 0 would otherwise scale the module to nothing; the official SPMLayer and kohya read it as "rank"
+            if (v != 0) a = v;
+        }
+        return new SpmModule(key, down.values(), up.values(), rank, (int) d[1], (int) u[0], a);
     }
 
     static String sha256(byte[] bytes) {
@@ -151,9 +198,22 @@ public final class SpmFile {
         return modules.values().stream().mapToInt(SpmModule::rank).max().orElse(0);
     }
 
-    /** The alpha of the modules (the first module's; the official files have one alpha). */
+    /**
+     * The file's alpha, as the official inference reads it: the metadata {@code alpha}, else the first module's
+     * (rank where either is 0 or missing). Every module's alpha agrees with it (to F16/BF16 rounding).
+     */
     public float alpha() {
-        return modules.values().iterator().next().alpha();
+        return alpha;
+    }
+
+    /**
+     * Whether every module has the file's rank and (to F16/BF16 rounding) its alpha: what official stacking, which
+     * scales every module by the one alpha / r, needs.
+     */
+    public boolean uniform() {
+        int r = rank();
+        return modules.values().stream().allMatch(m -> m.rank() == r
+                && Math.abs(m.alpha() - alpha) <= ALPHA_TOLERANCE * Math.max(Math.abs(m.alpha()), Math.abs(alpha)));
     }
 
     /** f32, f16, bf16 or mixed. */

@@ -10,7 +10,7 @@ package dev.membrane.spm;
  * @param rank  r
  * @param in    input features
  * @param out   output features
- * @param alpha the module's alpha
+ * @param alpha the module's alpha (the rank where the file has 0 or no {@code .alpha}, so that scale = 1)
  */
 public record SpmModule(String key, float[] down, float[] up, int rank, int in, int out, float alpha) {
     public double scale() {

@@ -150,6 +150,7 @@ class CliIT {
         assertEquals(0, gen.exitCode(), gen.getErrorOutput());
         JsonNode g = onlyJsonLine(gen);
         assertEquals("official", g.get("stacking").asText());
+        assertEquals(2, g.get("gammaPower").asInt());
         assertEquals(2, g.get("adapters").size());
         JsonNode first = g.get("adapters").get(0);
         assertEquals(d.get("sha256").asText(), first.get("sha256").asText());

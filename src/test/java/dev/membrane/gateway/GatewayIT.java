@@ -88,6 +88,8 @@ class GatewayIT {
             assertEquals(2, audit.get("b").get(0).get("batchRequests").asInt());
             assertEquals("linear", audit.get("a").get(0).get("stacking").asText());
             assertEquals("official", audit.get("b").get(0).get("stacking").asText());
+            assertEquals(1, audit.get("a").get(0).get("gammaPower").asInt());
+            assertEquals(2, audit.get("b").get(0).get("gammaPower").asInt());
             assertEquals("kids", together.get("b").get(0).get("policy").get("id").asText());
             assertTrue(audit.get("b").get(0).get("adapters").get(1).get("gamma").asDouble() >= 0.5, "the policy's minimum γ");
 

@@ -89,6 +89,32 @@ public class AdapterPipelineTest {
         assertEquals(1.0 * Math.max(applied.score().sf(), applied.score().st()), applied.score().gamma(), 1e-12);
     }
 
+    /**
+     * Under official stacking the transport's γ multiplies both factors, so a fixed γ and a facilitated factor are
+     * squared: one adapter at γ = 2 (fixed, or factor 2 on a prompt with s_t = 1) gives the image linear stacking
+     * gives at γ = 4, not at γ = 2.
+     */
+    @Test
+    void officialStackingSquaresFixedGammaAndTransportFactor() throws Exception {
+        ImageSpec snoopy = new ImageSpec("graffiti of the snoopy", "", 9);
+        SpmFile spm = catalog.loadVerified("snoopy");
+        java.util.function.BiFunction<Transport, StackingMode, AdapterPipeline.ImageStack> one =
+                (t, m) -> new AdapterPipeline.ImageStack(List.of(new AdapterPipeline.AdapterRequest(spm, t)), m);
+        AdapterPipeline.Result r = adapters.generate(request(snoopy, snoopy, snoopy, snoopy), List.of(
+                one.apply(Transport.fixed(2.0), StackingMode.OFFICIAL),
+                one.apply(Transport.facilitated(2.0), StackingMode.OFFICIAL),
+                one.apply(Transport.fixed(4.0), StackingMode.LINEAR),
+                one.apply(Transport.fixed(2.0), StackingMode.LINEAR)));
+        assertEquals(2.0, r.applied().get(1).get(0).score().gamma(), 1e-12, "factor 2 · s_t 1");
+        byte[] officialFixed = r.generation().images().get(0).png();
+        byte[] officialFacilitated = r.generation().images().get(1).png();
+        byte[] linearSquared = r.generation().images().get(2).png();
+        byte[] linearSame = r.generation().images().get(3).png();
+        assertTrue(maxDiff(officialFixed, linearSquared) <= 2, "official γ=2 vs linear γ=4: " + maxDiff(officialFixed, linearSquared));
+        assertTrue(maxDiff(officialFacilitated, linearSquared) <= 2, "official factor 2 vs linear γ=4: " + maxDiff(officialFacilitated, linearSquared));
+        assertTrue(maxDiff(officialFixed, linearSame) > 8, "official γ=2 must not be linear γ=2");
+    }
+
     @Test
     void twoPoliciesInOneBatchEqualEachAlone() throws Exception {
         ImageSpec a = new ImageSpec("graffiti of the snoopy", "", 21);

@@ -107,9 +107,15 @@ class PreparedUNetTest {
     }
 
     private static void assertMatchesMerged(List<AppliedAdapter> stack, StackingMode mode, long seed) throws Exception {
+        assertMatchesMerged(stack, mode, stack, mode, seed);
+    }
+
+    /** The prepared UNet with {@code stack} under {@code mode} against a model merged from {@code reference} under {@code referenceMode}. */
+    private static void assertMatchesMerged(List<AppliedAdapter> stack, StackingMode mode, List<AppliedAdapter> reference,
+                                            StackingMode referenceMode, long seed) throws Exception {
         Inputs in = inputs(seed);
-        Path merged = dir.resolve("merged-" + mode + "-" + stack.size() + ".onnx");
-        MergedWeights.write(TinyModel.dir().resolve("unet/model.onnx"), layout.adapterSites(), stack, mode, merged);
+        Path merged = dir.resolve("merged-" + referenceMode + "-" + reference.size() + "-" + seed + ".onnx");
+        MergedWeights.write(TinyModel.dir().resolve("unet/model.onnx"), layout.adapterSites(), reference, referenceMode, merged);
         float[] expected = runPlain(merged, in);
         float[] base = runPlain(TinyModel.dir().resolve("unet/model.onnx"), in);
         float[] actual = runPrepared(in, List.of(stack, stack), mode);
@@ -121,6 +127,20 @@ class PreparedUNetTest {
     @Test
     void oneAdapterEqualsMergedWeights() throws Exception {
         for (StackingMode mode : StackingMode.values()) assertMatchesMerged(List.of(new AppliedAdapter(adapters.get(0), 0.8)), mode, 1);
+    }
+
+    /**
+     * The official code scales both factors by γ, so one adapter at γ under official stacking is the paper's linear
+     * ΔW at γ²: checked against a model merged by the linear formula, which has no γ² of its own.
+     */
+    @Test
+    void officialSingleAdapterEqualsLinearMergedAtGammaSquared() throws Exception {
+        double gamma = 1.5;
+        assertMatchesMerged(List.of(new AppliedAdapter(adapters.get(0), gamma)), StackingMode.OFFICIAL,
+                List.of(new AppliedAdapter(adapters.get(0), gamma * gamma)), StackingMode.LINEAR, 7);
+        // and the prepared linear mode at γ² agrees with the same merged model
+        assertMatchesMerged(List.of(new AppliedAdapter(adapters.get(0), gamma * gamma)), StackingMode.LINEAR,
+                List.of(new AppliedAdapter(adapters.get(0), gamma * gamma)), StackingMode.LINEAR, 7);
     }
 
     @Test

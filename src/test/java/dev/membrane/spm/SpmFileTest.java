@@ -92,13 +92,73 @@ class SpmFileTest {
                 () -> SpmFile.parse("f", official(wrongShape, META)).match(List.of(LINEAR, CONV)));
         assertTrue(e3.getMessage().contains(LINEAR.key()) && e3.getMessage().contains("2x4"), e3.getMessage());
 
-        Map<String, Tensor> noAlpha = validTensors();
-        noAlpha.remove(LINEAR.key() + ".alpha");
-        MembraneException e4 = assertThrows(MembraneException.class, () -> SpmFile.parse("f", official(noAlpha, META)));
-        assertTrue(e4.getMessage().contains(LINEAR.key()) && e4.getMessage().contains("alpha"), e4.getMessage());
+        Map<String, Tensor> noUp = validTensors();
+        noUp.remove(LINEAR.key() + ".lora_up.weight");
+        MembraneException e4 = assertThrows(MembraneException.class, () -> SpmFile.parse("f", official(noUp, META)));
+        assertTrue(e4.getMessage().contains(LINEAR.key()) && e4.getMessage().contains("lora_up"), e4.getMessage());
 
         MembraneException e5 = assertThrows(MembraneException.class, () -> SpmFile.parse("f", official(validTensors(), Map.of("rank", "1"))));
         assertTrue(e5.getMessage().contains("prompts"), e5.getMessage());
+    }
+
+    /** A rank-2 module (so that alpha = rank is visible: rank 1 would coincide with alpha 1), with or without .alpha. */
+    private static Map<String, Tensor> rank2(Float alpha) {
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        t.put(LINEAR.key() + ".lora_down.weight", Tensor.f32(new float[] {1, 2, 3, 4, 5, 6}, 2, 3));
+        t.put(LINEAR.key() + ".lora_up.weight", Tensor.f32(new float[] {1, 0, 0, 1}, 2, 2));
+        if (alpha != null) t.put(LINEAR.key() + ".alpha", Tensor.scalar(alpha));
+        return t;
+    }
+
+    private static Map<String, String> meta(String alpha) {
+        Map<String, String> m = new LinkedHashMap<>(Map.of("prompts", "snoopy", "rank", "2"));
+        if (alpha != null) m.put("alpha", alpha);
+        return m;
+    }
+
+    private static SpmFile written(Path dir, String name, Map<String, Tensor> tensors, Map<String, String> metadata) {
+        Path f = dir.resolve(name + ".safetensors");
+        SafeTensors.write(f, metadata, tensors);
+        return SpmFile.read(f);
+    }
+
+    /** The official SPMLayer and kohya: alpha 0 or none means alpha = rank (scale 1), never scale 0. */
+    @Test
+    void alphaZeroOrMissingMeansRank(@TempDir Path dir) {
+        Map<String, SpmFile> cases = new LinkedHashMap<>();
+        cases.put("alpha tensor 0, metadata alpha 0", written(dir, "zero", rank2(0f), meta("0")));
+        cases.put("alpha tensor 0, metadata alpha 0.0", written(dir, "zero-float", rank2(0f), meta("0.0")));
+        cases.put("alpha tensor 0, no metadata alpha", written(dir, "zero-tensor", rank2(0f), meta(null)));
+        cases.put("no alpha tensor, no metadata alpha", written(dir, "none", rank2(null), meta(null)));
+        cases.put("no alpha tensor, metadata alpha 0", written(dir, "none-zero", rank2(null), meta("0")));
+        cases.put("no alpha tensor, metadata alpha None", written(dir, "none-python", rank2(null), meta("None")));
+        cases.put("no alpha tensor, metadata alpha = rank", written(dir, "none-rank", rank2(null), meta("2.0")));
+        cases.forEach((what, f) -> {
+            SpmModule m = f.modules().get(LINEAR.key());
+            assertEquals(2f, m.alpha(), what);
+            assertEquals(1.0, m.scale(), what);
+            assertEquals(2f, f.alpha(), what);
+            assertTrue(f.uniform(), what);
+        });
+    }
+
+    @Test
+    void metadataAlphaMustAgreeWithTheTensors(@TempDir Path dir) {
+        // the official inference scales by the metadata, other loaders by the tensors: a disagreement is refused
+        MembraneException e1 = assertThrows(MembraneException.class, () -> written(dir, "a", rank2(1f), meta("4")));
+        assertTrue(e1.getMessage().contains("metadata alpha 4") && e1.getMessage().contains("has alpha 1.0"), e1.getMessage());
+        // metadata 0 means rank (2), which the tensor's 1 is not
+        MembraneException e2 = assertThrows(MembraneException.class, () -> written(dir, "b", rank2(1f), meta("0")));
+        assertTrue(e2.getMessage().contains("2.0 at rank 2"), e2.getMessage());
+        // no tensor means rank (2), which the metadata's 4 is not
+        assertThrows(MembraneException.class, () -> written(dir, "c", rank2(null), meta("4")));
+        MembraneException e3 = assertThrows(MembraneException.class, () -> written(dir, "d", rank2(1f), meta("one")));
+        assertTrue(e3.getMessage().contains("metadata alpha 'one' is not a number"), e3.getMessage());
+        assertThrows(MembraneException.class, () -> written(dir, "e", rank2(Float.NaN), meta(null)));
+        // a decimal that the tensor only approximates is the same alpha; the file's alpha is the metadata's
+        SpmFile f = written(dir, "f", rank2(0.1f), meta("0.1"));
+        assertEquals(0.1f, f.alpha());
+        assertTrue(f.uniform());
     }
 
     @Test

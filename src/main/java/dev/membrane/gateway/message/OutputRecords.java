@@ -116,6 +116,8 @@ public final class OutputRecords {
             pol.put("version", p.version());
             pol.put("sha256", p.sha256());
             a.put("stacking", p.stacking().id());
+            // the same γ means γ·ΔW under linear and γ²·ΔW under official: say which, so γ can be read back
+            a.put("gammaPower", p.stacking().gammaPower());
         } else {
             a.putNull("policy");
         }
