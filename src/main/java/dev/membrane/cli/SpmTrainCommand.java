@@ -95,9 +95,9 @@ public class SpmTrainCommand implements Callable<Integer> {
         ModelFolder folder = ModelFolder.open(model);
         int side = resolution != null ? resolution
                 : folder.referencePreset() != null ? ReferencePreset.parse(folder.referencePreset()).imageSize() : 512;
-        TrainingSpec spec = new TrainingSpec(concepts, surrogate, iterations, seed, rank, alpha, lr, warmup, cycles,
-                anchorStrength, anchors, maxDenoisingSteps, 3, 1, side,
-                checkPrompts.isEmpty() ? TrainingSpec.DEFAULT_CHECK_PROMPTS : checkPrompts);
+        TrainingSpec spec = TrainingSpec.builder(concepts, side).surrogate(surrogate).iterations(iterations).seed(seed)
+                .rank(rank, alpha).schedule(lr, warmup, cycles).anchoring(anchorStrength, anchors)
+                .maxDenoisingSteps(maxDenoisingSteps).checkPrompts(checkPrompts).build();
         Engine engine = dev.membrane.training.TorchEngine.start(config.dataDir().resolve("djl-cache"));
         Device target = dev.membrane.training.TorchEngine.device(engine, device);
         OrtRuntime runtime = OrtRuntime.create(config.runtimeConfig());

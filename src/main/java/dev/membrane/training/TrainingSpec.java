@@ -5,7 +5,6 @@ import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.membrane.MembraneException;
 
@@ -96,13 +95,97 @@ public record TrainingSpec(List<String> concepts, String surrogate, int iteratio
         }
     }
 
-    /** This spec with the iteration count changed (a resumed run may be extended). */
-    public TrainingSpec withIterations(int n) {
-        return new TrainingSpec(concepts, surrogate, n, seed, rank, alpha, learningRate, warmup, cycles, anchorStrength,
-                anchors, maxDenoisingSteps, samplingGuidance, eraseGuidance, resolution, checkPrompts);
+    /** A builder starting from the official defaults. */
+    public static Builder builder(List<String> concepts, int resolution) {
+        return new Builder(officialDefaults(concepts, resolution));
     }
 
-    ObjectNode describe() {
-        return JSON.valueToTree(this);
+    /** Named settings over the official defaults (so no call site spells sixteen positional arguments). */
+    public static final class Builder {
+        private final List<String> concepts;
+        private final int resolution;
+        private final double samplingGuidance;
+        private final double eraseGuidance;
+        private String surrogate;
+        private int iterations;
+        private long seed;
+        private int rank;
+        private float alpha;
+        private double learningRate;
+        private int warmup;
+        private int cycles;
+        private double anchorStrength;
+        private int anchors;
+        private int maxDenoisingSteps;
+        private List<String> checkPrompts;
+
+        private Builder(TrainingSpec d) {
+            concepts = d.concepts;
+            resolution = d.resolution;
+            samplingGuidance = d.samplingGuidance;
+            eraseGuidance = d.eraseGuidance;
+            surrogate = d.surrogate;
+            iterations = d.iterations;
+            seed = d.seed;
+            rank = d.rank;
+            alpha = d.alpha;
+            learningRate = d.learningRate;
+            warmup = d.warmup;
+            cycles = d.cycles;
+            anchorStrength = d.anchorStrength;
+            anchors = d.anchors;
+            maxDenoisingSteps = d.maxDenoisingSteps;
+            checkPrompts = d.checkPrompts;
+        }
+
+        public Builder surrogate(String v) {
+            surrogate = v;
+            return this;
+        }
+
+        public Builder iterations(int v) {
+            iterations = v;
+            return this;
+        }
+
+        public Builder seed(long v) {
+            seed = v;
+            return this;
+        }
+
+        public Builder rank(int r, float a) {
+            rank = r;
+            alpha = a;
+            return this;
+        }
+
+        public Builder schedule(double lr, int warmupIterations, int restarts) {
+            learningRate = lr;
+            warmup = warmupIterations;
+            cycles = restarts;
+            return this;
+        }
+
+        public Builder anchoring(double strength, int count) {
+            anchorStrength = strength;
+            anchors = count;
+            return this;
+        }
+
+        public Builder maxDenoisingSteps(int v) {
+            maxDenoisingSteps = v;
+            return this;
+        }
+
+        /** Empty keeps the built-in prompts. */
+        public Builder checkPrompts(List<String> v) {
+            if (!v.isEmpty()) checkPrompts = v;
+            return this;
+        }
+
+        public TrainingSpec build() {
+            return new TrainingSpec(concepts, surrogate, iterations, seed, rank, alpha, learningRate, warmup, cycles,
+                    anchorStrength, anchors, maxDenoisingSteps, samplingGuidance, eraseGuidance, resolution, checkPrompts);
+        }
     }
 }
