@@ -19,7 +19,9 @@ import dev.membrane.diffusion.scheduler.SchedulerConfig;
 import dev.membrane.onnx.OrtRuntime;
 import dev.membrane.onnx.reference.ReferencePreset;
 import dev.membrane.tokenizer.ClipTokenizer;
+import dev.membrane.spm.PreparedUNets;
 import dev.membrane.training.Conditioning;
+import dev.membrane.training.ServedUNet;
 import dev.membrane.training.TrainingRun;
 import dev.membrane.training.TrainingSpec;
 import picocli.CommandLine.Command;
@@ -77,8 +79,20 @@ public class SpmTrainCommand implements Callable<Integer> {
     @Option(names = "--check-prompt", description = "Unrelated prompt for the held-out check; repeatable (default: four built-in prompts).")
     List<String> checkPrompts = new ArrayList<>();
 
+    @Option(names = "--anchor-prompt",
+            description = "A real prompt to anchor besides the random anchors; repeatable (not in the official recipe; must not be a --check-prompt).")
+    List<String> anchorPrompts = new ArrayList<>();
+
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda[:N]. Default: ${DEFAULT-VALUE}.")
     String device;
+
+    @Option(names = "--sample-with", defaultValue = "onnx",
+            description = "Engine of the no-grad sampling trajectory: onnx (the served prepared UNet, faster) or twin. Default: ${DEFAULT-VALUE}.")
+    String sampleWith;
+
+    @Option(names = "--micro-batch", defaultValue = "0",
+            description = "Rows (target, anchors) per backward pass; gradients are summed, so only memory changes. 0: all at once. Default: ${DEFAULT-VALUE}.")
+    int microBatch;
 
     @Option(names = "--checkpoint-every", defaultValue = "500", description = "Iterations between checkpoints. Default: ${DEFAULT-VALUE}.")
     int checkpointEvery;
@@ -97,7 +111,7 @@ public class SpmTrainCommand implements Callable<Integer> {
                 : folder.referencePreset() != null ? ReferencePreset.parse(folder.referencePreset()).imageSize() : 512;
         TrainingSpec spec = TrainingSpec.builder(concepts, side).surrogate(surrogate).iterations(iterations).seed(seed)
                 .rank(rank, alpha).schedule(lr, warmup, cycles).anchoring(anchorStrength, anchors)
-                .maxDenoisingSteps(maxDenoisingSteps).checkPrompts(checkPrompts).build();
+                .maxDenoisingSteps(maxDenoisingSteps).checkPrompts(checkPrompts).anchorPrompts(anchorPrompts).build();
         Engine engine = dev.membrane.training.TorchEngine.start(config.dataDir().resolve("djl-cache"));
         Device target = dev.membrane.training.TorchEngine.device(engine, device);
         OrtRuntime runtime = OrtRuntime.create(config.runtimeConfig());
@@ -106,9 +120,14 @@ public class SpmTrainCommand implements Callable<Integer> {
         try (TextEncoderModel text = new TextEncoderModel(runtime.open(folder.textEncoder(), "text encoder"))) {
             conditioning = Conditioning.encode(new PromptEncoder(ClipTokenizer.load(folder.tokenizer()), text), run.spec());
         }
+        ServedUNet served = switch (sampleWith) {
+            case "onnx" -> new ServedUNet(runtime, PreparedUNets.ensure(folder, run.spec().rank()));
+            case "twin" -> null;
+            default -> throw new MembraneException("--sample-with must be onnx or twin, got " + sampleWith);
+        };
         ObjectNode summary;
         try (NDManager manager = NDManager.newBaseManager(target, engine.getEngineName())) {
-            summary = run.execute(manager, engine, SchedulerConfig.load(folder.schedulerConfig()), conditioning, out, checkpointEvery,
+            summary = run.execute(manager, engine, SchedulerConfig.load(folder.schedulerConfig()), conditioning, served, out, checkpointEvery, microBatch,
                     target.toString());
         }
         System.out.println(Json.line(summary));

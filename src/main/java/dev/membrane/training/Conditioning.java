@@ -15,11 +15,12 @@ import dev.membrane.diffusion.TextEmbeddings;
  * @param targets       one per concept
  * @param surrogate     the neutral prompt
  * @param checks        the unrelated prompts of the held-out check
+ * @param anchorPrompts the real prompts anchored besides the random anchors
  * @param length        tokens (77)
  * @param width         d
  */
 public record Conditioning(float[] unconditional, List<float[]> targets, float[] surrogate, List<float[]> checks,
-                           int length, int width) {
+                           List<float[]> anchorPrompts, int length, int width) {
 
     public static Conditioning encode(PromptEncoder encoder, TrainingSpec spec) {
         List<String> prompts = new ArrayList<>();
@@ -27,13 +28,17 @@ public record Conditioning(float[] unconditional, List<float[]> targets, float[]
         prompts.addAll(spec.concepts());
         prompts.add(spec.surrogate());
         prompts.addAll(spec.checkPrompts());
+        prompts.addAll(spec.anchorPrompts());
         TextEmbeddings e = encoder.encode(prompts);
         int n = spec.concepts().size();
         List<float[]> targets = new ArrayList<>();
         for (int i = 0; i < n; i++) targets.add(e.row(1 + i));
         List<float[]> checks = new ArrayList<>();
         for (int i = 0; i < spec.checkPrompts().size(); i++) checks.add(e.row(2 + n + i));
-        return new Conditioning(e.row(0), targets, e.row(1 + n), checks, e.length(), e.width());
+        int first = 2 + n + spec.checkPrompts().size();
+        List<float[]> anchors = new ArrayList<>();
+        for (int i = 0; i < spec.anchorPrompts().size(); i++) anchors.add(e.row(first + i));
+        return new Conditioning(e.row(0), targets, e.row(1 + n), checks, anchors, e.length(), e.width());
     }
 
     public int elements() {

@@ -42,7 +42,7 @@ final class HeldOutCheck {
     private final Conditioning conditioning;
     private final List<State> states = new ArrayList<>();
 
-    HeldOutCheck(TwinSampler sampler, Conditioning conditioning, TrainingSpec spec, NDManager m) {
+    HeldOutCheck(TwinSampler sampler, Trajectory trajectory, Conditioning conditioning, TrainingSpec spec, NDManager m) {
         this.sampler = sampler;
         this.conditioning = conditioning;
         SplittableRandom r = new SplittableRandom(spec.seed() ^ SALT);
@@ -52,8 +52,8 @@ final class HeldOutCheck {
             int concept = k % conditioning.targets().size();
             int tTo = 1 + r.nextInt(total - 1);
             float[] cond = conditioning.targets().get(concept);
-            float[] latent = sampler.denoise(m, Gaussian.fill(r, sampler.latentElements()), tTo, total, cond,
-                    spec.samplingGuidance(), SiteAdapters.NONE);
+            float[] latent = trajectory.denoise(Gaussian.fill(r, sampler.latentElements()), tTo, total, cond,
+                    spec.samplingGuidance(), null);
             double t = timesteps[tTo * timesteps.length / total];
             List<float[]> contexts = new ArrayList<>();
             contexts.add(cond);

@@ -36,13 +36,15 @@ import dev.membrane.training.twin.UNetTwin;
  * the batch, so half the anchors are computed and discarded and an "uncond" term joins the loss; this trainer
  * anchors every anchor, conditionally, as the paper describes (README, "Training").
  */
-public final class LatentAnchoringTrainer {
+public final class LatentAnchoringTrainer implements AutoCloseable {
     private final UNetTwin twin;
     private final Engine engine;
     private final TwinSampler sampler;
+    private final Trajectory trajectory;
     private final Conditioning conditioning;
     private final TrainingSpec spec;
     private final double[] targetNorms;
+    private final int microBatch;
 
     /**
      * @param twin         the UNet
@@ -50,15 +52,30 @@ public final class LatentAnchoringTrainer {
      * @param schedule     the model's scheduler configuration (for its betas)
      * @param conditioning the encoded prompts
      * @param spec         the recipe
+     * @param served       the prepared UNet on ONNX Runtime for the no-grad trajectory, or null to sample on the twin
      */
     public LatentAnchoringTrainer(UNetTwin twin, Engine engine, dev.membrane.diffusion.scheduler.SchedulerConfig schedule,
-                                  Conditioning conditioning, TrainingSpec spec) {
+                                  Conditioning conditioning, TrainingSpec spec, ServedUNet served) {
+        this(twin, engine, schedule, conditioning, spec, served, 0);
+    }
+
+    /** @param microBatch rows per backward pass (0: the whole batch of target and anchors at once) */
+    public LatentAnchoringTrainer(UNetTwin twin, Engine engine, dev.membrane.diffusion.scheduler.SchedulerConfig schedule,
+                                  Conditioning conditioning, TrainingSpec spec, ServedUNet served, int microBatch) {
+        this.microBatch = microBatch;
         this.twin = twin;
         this.engine = engine;
         this.conditioning = conditioning;
         this.spec = spec;
         this.sampler = new TwinSampler(twin, schedule, spec.latentSide(), conditioning);
+        this.trajectory = served == null ? sampler : served.trajectory(sampler, conditioning, spec);
         targetNorms = conditioning.targets().stream().mapToDouble(Conditioning::norm).toArray();
+    }
+
+    /** Closes the served trajectory's session, if any (the twin belongs to the caller). */
+    @Override
+    public void close() {
+        if (trajectory instanceof ServedTrajectory served) served.close();
     }
 
     /** What a run produced. */
@@ -95,7 +112,7 @@ public final class LatentAnchoringTrainer {
         Map<String, long[]> shapes = shapes(sites);
         HeldOutCheck heldOut;
         try (NDManager m = twin.manager().newSubManager()) {
-            heldOut = new HeldOutCheck(sampler, conditioning, spec, m);
+            heldOut = new HeldOutCheck(sampler, trajectory, conditioning, spec, m);
         }
         LearningRateSchedule lr = spec.schedule();
         long startNanos = System.nanoTime();
@@ -139,39 +156,64 @@ public final class LatentAnchoringTrainer {
         float[] target = conditioning.targets().get(concept);
         double[] timesteps = sampler.trainingTimesteps();
         try (NDManager m = twin.manager().newSubManager()) {
-            float[] latent = sampler.denoise(m, noise, tTo, total, target, spec.samplingGuidance(), spm.bind(m, 1, false));
+            float[] latent = trajectory.denoise(noise, tTo, total, target, spec.samplingGuidance(), spm);
             double t = timesteps[tTo * timesteps.length / total];
             List<float[]> baseContexts = new ArrayList<>(List.of(target, conditioning.surrogate()));
             baseContexts.addAll(anchors);
-            NDArray base = sampler.predict(m, latent, t, baseContexts, SiteAdapters.NONE);
-            NDArray positive = base.get("0:1");
-            NDArray neutral = base.get("1:2");
-            NDArray eraseTarget = neutral.sub(positive.sub(neutral).mul((float) spec.eraseGuidance()));
+            // the base pass needs no graph: run it in its own manager and keep only its output
+            float[] baseValues = sampler.predictValues(m, latent, t, baseContexts, SiteAdapters.NONE);
+            int n = sampler.latentElements();
+            float[] eraseTarget = new float[n];
+            for (int i = 0; i < n; i++) {
+                eraseTarget[i] = (float) (baseValues[n + i] - spec.eraseGuidance() * (baseValues[i] - baseValues[n + i]));
+            }
             List<float[]> trainContexts = new ArrayList<>();
             trainContexts.add(target);
             trainContexts.addAll(anchors);
-            SpmParameters.Bound trainable = spm.bind(m, 1, true);
-            float lossErase;
-            float lossAnchor;
-            try (GradientCollector gc = engine.newGradientCollector()) {
-                NDArray predicted = sampler.predict(m, latent, t, trainContexts, trainable);
-                NDArray le = predicted.get("0:1").sub(eraseTarget).square().mean();
-                NDArray loss = le;
-                NDArray la = null;
-                if (!anchors.isEmpty()) {
-                    la = predicted.get("1:").sub(base.get("2:")).square().mean();
-                    loss = le.add(la.mul(m.create((float) spec.anchorStrength()))); // a live tensor, not a number: see TwinLayers
+            // L = MSE_erase + λ·mean over anchors' elements: each micro-batch's share of it is backpropagated on its own
+            // and the gradients summed, so peak activation memory follows the micro-batch, not the whole batch
+            int micro = microBatch <= 0 ? trainContexts.size() : microBatch;
+            Map<String, float[]> gradients = null;
+            double lossErase = 0;
+            double lossAnchor = 0;
+            for (int from = 0; from < trainContexts.size(); from += micro) {
+                int to = Math.min(trainContexts.size(), from + micro);
+                try (NDManager pass = m.newSubManager()) {
+                    SpmParameters.Bound trainable = spm.bind(pass, 1, true);
+                    float[] weights = new float[(to - from) * n];
+                    float[] targets = new float[(to - from) * n];
+                    for (int row = from; row < to; row++) {
+                        // row 0 is the erase term (weight 1/n per element), the rest anchors (λ/(A·n))
+                        float w = row == 0 ? 1f / n : (float) (spec.anchorStrength() / ((trainContexts.size() - 1) * (double) n));
+                        java.util.Arrays.fill(weights, (row - from) * n, (row - from + 1) * n, w);
+                        System.arraycopy(row == 0 ? eraseTarget : baseValues, row == 0 ? 0 : (row + 1) * n, targets, (row - from) * n, n);
+                    }
+                    try (GradientCollector gc = engine.newGradientCollector()) {
+                        NDArray predicted = sampler.predict(pass, latent, t, trainContexts.subList(from, to), trainable);
+                        NDArray squared = predicted.sub(pass.create(targets, predicted.getShape())).square();
+                        gc.backward(squared.mul(pass.create(weights, predicted.getShape())).sum());
+                        float[] sq = squared.toFloatArray();
+                        for (int row = from; row < to; row++) {
+                            double sum = 0;
+                            for (int i = 0; i < n; i++) sum += sq[(row - from) * n + i];
+                            if (row == 0) lossErase = sum / n;
+                            else lossAnchor += sum / ((trainContexts.size() - 1) * (double) n);
+                        }
+                    }
+                    Map<String, float[]> g = trainable.gradients();
+                    if (gradients == null) gradients = g;
+                    else gradients.forEach((k, v) -> {
+                        float[] add = g.get(k);
+                        for (int i = 0; i < v.length; i++) v[i] += add[i];
+                    });
                 }
-                gc.backward(loss);
-                lossErase = le.getFloat();
-                lossAnchor = la == null ? 0f : la.getFloat();
             }
-            adam.update(spm.tensors(), trainable.gradients(), learningRate);
-            return new float[] {lossErase, lossAnchor};
+            adam.update(spm.tensors(), gradients, learningRate);
+            return new float[] {(float) lossErase, (float) lossAnchor};
         }
     }
 
-    /** Gaussian [length, width] tensors, unit-normalised, scaled by U(0.8, 1.2)·‖c_target‖. */
+    /** Gaussian [length, width] tensors, unit-normalised, scaled by U(0.8, 1.2)·‖c_target‖; then any real anchor prompts. */
     private List<float[]> anchors(SplittableRandom r, double targetNorm) {
         List<float[]> out = new ArrayList<>();
         for (int a = 0; a < spec.anchors(); a++) {
@@ -180,6 +222,7 @@ public final class LatentAnchoringTrainer {
             for (int i = 0; i < g.length; i++) g[i] = (float) (g[i] * scale);
             out.add(g);
         }
+        out.addAll(conditioning.anchorPrompts());
         return out;
     }
 

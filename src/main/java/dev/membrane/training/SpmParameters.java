@@ -69,8 +69,7 @@ public final class SpmParameters {
             d.put(s.key(), m.down().clone());
             u.put(s.key(), m.up().clone());
         }
-        float alpha = file.alpha() == 0 ? file.rank() : file.alpha();
-        return new SpmParameters(file.rank(), alpha, matched, d, u);
+        return new SpmParameters(file.rank(), file.alpha(), matched, d, u); // SpmFile already reads alpha 0 as rank
     }
 
     private static long fnv(String key) {

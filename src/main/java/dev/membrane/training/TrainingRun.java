@@ -56,19 +56,22 @@ public final class TrainingRun {
         }
     }
 
-    public ObjectNode execute(NDManager manager, Engine engine, SchedulerConfig schedule, Conditioning conditioning, Path out,
-                              int checkpointEvery, String deviceName) {
+    /** @param served the prepared UNet for the no-grad trajectory, or null to sample on the twin */
+    public ObjectNode execute(NDManager manager, Engine engine, SchedulerConfig schedule, Conditioning conditioning, ServedUNet served,
+                              Path out, int checkpointEvery, int microBatch, String deviceName) {
         long loadStart = System.nanoTime();
         LatentAnchoringTrainer.Result result;
         long loadMs;
         try (UNetTwin twin = UNetTwin.load(folder.unet(), manager); StopSignal stop = StopSignal.install()) {
             loadMs = (System.nanoTime() - loadStart) / 1_000_000;
+            // loading went through a float[] per tensor on the heap (GBs on SD 1.5); return it before the activations need it
+            System.gc();
             int first = resume == null ? 0 : resume.iteration();
             ProgressBar bar = new ProgressBar(System.err, first, spec.iterations(), System.console() != null);
             bar.message(String.format(java.util.Locale.ROOT, "spm train: %s, %d sites, twin loaded in %d ms, iterations %d..%d on %s",
                     String.join(",", spec.concepts()), twin.sites().size(), loadMs, first + 1, spec.iterations(), deviceName));
-            LatentAnchoringTrainer trainer = new LatentAnchoringTrainer(twin, engine, schedule, conditioning, spec);
-            result = trainer.run(out, checkpointEvery, resume, unetIdentity(folder.unet()), new LatentAnchoringTrainer.Listener() {
+            try (LatentAnchoringTrainer trainer = new LatentAnchoringTrainer(twin, engine, schedule, conditioning, spec, served, microBatch)) {
+                result = trainer.run(out, checkpointEvery, resume, unetIdentity(folder.unet()), new LatentAnchoringTrainer.Listener() {
                 @Override
                 public void iteration(int done, double lossErase, double lossAnchor) {
                     bar.update(done, lossErase, lossAnchor);
@@ -79,8 +82,11 @@ public final class TrainingRun {
                     LOG.fine(text);
                 }
             }, stop);
+            }
         }
-        return summary(result, out, deviceName, loadMs);
+        ObjectNode n = summary(result, out, deviceName, loadMs);
+        n.put("trajectory", served == null ? "twin" : "onnx");
+        return n;
     }
 
     private ObjectNode summary(LatentAnchoringTrainer.Result r, Path out, String deviceName, long loadMs) {

@@ -29,11 +29,12 @@ import dev.membrane.MembraneException;
  * @param eraseGuidance     η in the erase target ε_neu − η(ε_pos − ε_neu)
  * @param resolution        image side in pixels (latents are resolution/8)
  * @param checkPrompts      unrelated prompts of the held-out check
+ * @param anchorPrompts     real prompts anchored besides the random anchors (not in the official recipe; empty by default)
  */
 public record TrainingSpec(List<String> concepts, String surrogate, int iterations, long seed, int rank, float alpha,
                            double learningRate, int warmup, int cycles, double anchorStrength, int anchors,
                            int maxDenoisingSteps, double samplingGuidance, double eraseGuidance, int resolution,
-                           List<String> checkPrompts) {
+                           List<String> checkPrompts, List<String> anchorPrompts) {
     private static final ObjectMapper JSON = new ObjectMapper();
     public static final List<String> DEFAULT_CHECK_PROMPTS = List.of("a photo of a cat", "a red sports car on a road",
             "a mountain lake at sunrise", "a portrait of an old man");
@@ -41,6 +42,10 @@ public record TrainingSpec(List<String> concepts, String surrogate, int iteratio
     public TrainingSpec {
         concepts = List.copyOf(concepts);
         checkPrompts = List.copyOf(checkPrompts);
+        anchorPrompts = List.copyOf(anchorPrompts);
+        for (String a : anchorPrompts) {
+            if (checkPrompts.contains(a)) throw new MembraneException("--anchor-prompt '" + a + "' is also a --check-prompt: the held-out check would not be held out");
+        }
         if (concepts.isEmpty() || concepts.stream().anyMatch(String::isBlank)) throw new MembraneException("--concept is required and must not be blank");
         if (concepts.stream().anyMatch(c -> c.contains(","))) {
             throw new MembraneException("a concept must not contain ',' (the file's prompts metadata is comma-separated)");
@@ -62,7 +67,7 @@ public record TrainingSpec(List<String> concepts, String surrogate, int iteratio
 
     /** The official defaults for these concepts at this resolution. */
     public static TrainingSpec officialDefaults(List<String> concepts, int resolution) {
-        return new TrainingSpec(concepts, "", 3000, 0, 1, 1f, 1e-4, 500, 3, 1000, 4, 30, 3, 1, resolution, DEFAULT_CHECK_PROMPTS);
+        return new TrainingSpec(concepts, "", 3000, 0, 1, 1f, 1e-4, 500, 3, 1000, 4, 30, 3, 1, resolution, DEFAULT_CHECK_PROMPTS, List.of());
     }
 
     public int latentSide() {
@@ -84,11 +89,13 @@ public record TrainingSpec(List<String> concepts, String surrogate, int iteratio
             n.get("concepts").forEach(c -> concepts.add(c.asText()));
             List<String> checks = new ArrayList<>();
             n.get("checkPrompts").forEach(c -> checks.add(c.asText()));
+            List<String> anchorPrompts = new ArrayList<>();
+            n.path("anchorPrompts").forEach(c -> anchorPrompts.add(c.asText()));
             return new TrainingSpec(concepts, n.get("surrogate").asText(), n.get("iterations").asInt(), n.get("seed").asLong(),
                     n.get("rank").asInt(), (float) n.get("alpha").asDouble(), n.get("learningRate").asDouble(),
                     n.get("warmup").asInt(), n.get("cycles").asInt(), n.get("anchorStrength").asDouble(), n.get("anchors").asInt(),
                     n.get("maxDenoisingSteps").asInt(), n.get("samplingGuidance").asDouble(), n.get("eraseGuidance").asDouble(),
-                    n.get("resolution").asInt(), checks);
+                    n.get("resolution").asInt(), checks, anchorPrompts);
         } catch (java.io.IOException | RuntimeException e) {
             if (e instanceof MembraneException me) throw me;
             throw new MembraneException(source + ": unreadable training spec in the checkpoint (" + e.getMessage() + ")");
@@ -118,6 +125,7 @@ public record TrainingSpec(List<String> concepts, String surrogate, int iteratio
         private int anchors;
         private int maxDenoisingSteps;
         private List<String> checkPrompts;
+        private List<String> anchorPrompts;
 
         private Builder(TrainingSpec d) {
             concepts = d.concepts;
@@ -136,6 +144,12 @@ public record TrainingSpec(List<String> concepts, String surrogate, int iteratio
             anchors = d.anchors;
             maxDenoisingSteps = d.maxDenoisingSteps;
             checkPrompts = d.checkPrompts;
+            anchorPrompts = d.anchorPrompts;
+        }
+
+        public Builder anchorPrompts(List<String> v) {
+            anchorPrompts = v;
+            return this;
         }
 
         public Builder surrogate(String v) {
@@ -185,7 +199,8 @@ public record TrainingSpec(List<String> concepts, String surrogate, int iteratio
 
         public TrainingSpec build() {
             return new TrainingSpec(concepts, surrogate, iterations, seed, rank, alpha, learningRate, warmup, cycles,
-                    anchorStrength, anchors, maxDenoisingSteps, samplingGuidance, eraseGuidance, resolution, checkPrompts);
+                    anchorStrength, anchors, maxDenoisingSteps, samplingGuidance, eraseGuidance, resolution, checkPrompts,
+                    anchorPrompts);
         }
     }
 }

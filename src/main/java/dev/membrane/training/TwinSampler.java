@@ -13,10 +13,10 @@ import dev.membrane.training.twin.UNetTwin;
 
 /**
  * UNet calls of the training recipe on the twin: batched predictions for one latent under several contexts, and the
- * no-grad DDIM trajectory with classifier-free guidance. DDIM is configured as the official trainer configures it:
+ * no-grad DDIM trajectory with classifier-free guidance (used where no served trajectory is given). DDIM is configured as the official trainer configures it:
  * the model's betas, {@code steps_offset} 0, {@code set_alpha_to_one}, leading spacing, no clipping, eta 0.
  */
-final class TwinSampler {
+final class TwinSampler implements Trajectory {
     private final UNetTwin twin;
     private final SchedulerConfig ddim;
     private final int side;
@@ -63,22 +63,23 @@ final class TwinSampler {
         }
     }
 
-    /**
-     * {@code steps} DDIM steps of the {@code total}-step schedule from {@code noise}, guided with scale {@code g} on
-     * ("", cond), without gradients; {@code adapters} are active on both halves (the official {@code with network}).
-     */
-    float[] denoise(NDManager parent, float[] noise, int steps, int total, float[] cond, double g, SiteAdapters adapters) {
-        Scheduler s = trajectory(total);
-        double[] ts = s.timesteps();
-        float[] latent = noise;
-        List<float[]> pair = List.of(conditioning.unconditional(), cond);
-        int n = latentElements();
-        for (int k = 0; k < steps; k++) {
-            float[] both = predictValues(parent, latent, ts[k], pair, adapters);
-            float[] guided = new float[n];
-            for (int i = 0; i < n; i++) guided[i] = (float) (both[i] + g * (both[n + i] - both[i]));
-            latent = s.step(guided, k, latent);
+    /** The trajectory on the twin itself (where no served engine is at hand). */
+    @Override
+    public float[] denoise(float[] noise, int steps, int total, float[] cond, double g, SpmParameters spm) {
+        try (NDManager m = twin.manager().newSubManager()) {
+            SiteAdapters adapters = spm == null ? SiteAdapters.NONE : spm.bind(m, 1, false);
+            Scheduler s = trajectory(total);
+            double[] ts = s.timesteps();
+            float[] latent = noise;
+            List<float[]> pair = List.of(conditioning.unconditional(), cond);
+            int n = latentElements();
+            for (int k = 0; k < steps; k++) {
+                float[] both = predictValues(m, latent, ts[k], pair, adapters);
+                float[] guided = new float[n];
+                for (int i = 0; i < n; i++) guided[i] = (float) (both[i] + g * (both[n + i] - both[i]));
+                latent = s.step(guided, k, latent);
+            }
+            return latent;
         }
-        return latent;
     }
 }

@@ -69,7 +69,9 @@ class SpmTrainingTest {
             conditioning = Conditioning.encode(new PromptEncoder(dev.membrane.tokenizer.ClipTokenizer.load(folder.tokenizer()), text), spec);
         }
         straightFile = dir.resolve("straight/snoopy.safetensors");
-        straight = trainer().run(straightFile, 4, null, "unet-under-test", (d, e, a) -> { }, new StopSignal());
+        try (LatentAnchoringTrainer t = trainer()) {
+            straight = t.run(straightFile, 4, null, "unet-under-test", (d, e, a) -> { }, new StopSignal());
+        }
     }
 
     @AfterAll
@@ -79,7 +81,8 @@ class SpmTrainingTest {
     }
 
     private static LatentAnchoringTrainer trainer() {
-        return new LatentAnchoringTrainer(twin, engine, SchedulerConfig.load(folder.schedulerConfig()), conditioning, spec);
+        return new LatentAnchoringTrainer(twin, engine, SchedulerConfig.load(folder.schedulerConfig()), conditioning, spec,
+                new ServedUNet(TinyModel.runtime(), dev.membrane.spm.PreparedUNets.ensure(folder, 1)));
     }
 
     @Test
@@ -153,16 +156,22 @@ class SpmTrainingTest {
     void stoppedAndResumedEqualsUninterrupted() {
         Path out = dir.resolve("resumed/snoopy.safetensors");
         StopSignal stop = new StopSignal();
-        LatentAnchoringTrainer.Result first = trainer().run(out, 100, null, "unet-under-test", (done, e, a) -> {
-            if (done == 3) stop.request();
-        }, stop);
+        LatentAnchoringTrainer.Result first;
+        try (LatentAnchoringTrainer t = trainer()) {
+            first = t.run(out, 100, null, "unet-under-test", (done, e, a) -> {
+                if (done == 3) stop.request();
+            }, stop);
+        }
         assertTrue(first.interrupted());
         assertEquals(3, first.iterationsDone());
         SpmFile.read(out); // the stopped run left a loadable adapter
         TrainingCheckpoint checkpoint = TrainingCheckpoint.read(TrainingCheckpoint.stateFileFor(out));
         assertEquals(3, checkpoint.iteration());
         assertEquals(spec, checkpoint.spec());
-        LatentAnchoringTrainer.Result rest = trainer().run(out, 100, checkpoint, "unet-under-test", (d, e, a) -> { }, new StopSignal());
+        LatentAnchoringTrainer.Result rest;
+        try (LatentAnchoringTrainer t = trainer()) {
+            rest = t.run(out, 100, checkpoint, "unet-under-test", (d, e, a) -> { }, new StopSignal());
+        }
         assertFalse(rest.interrupted());
         assertEquals(3, rest.startIteration());
         assertEquals(straight.sha256(), rest.sha256(), "resumed run's file differs from the uninterrupted run's");
@@ -173,8 +182,11 @@ class SpmTrainingTest {
     @Test
     void refusesACheckpointOfAnotherUNet() {
         TrainingCheckpoint checkpoint = TrainingCheckpoint.read(TrainingCheckpoint.stateFileFor(straightFile));
-        var e = org.junit.jupiter.api.Assertions.assertThrows(dev.membrane.MembraneException.class,
-                () -> trainer().run(dir.resolve("other.safetensors"), 100, checkpoint, "another-unet", (d, l, a) -> { }, new StopSignal()));
+        dev.membrane.MembraneException e;
+        try (LatentAnchoringTrainer t = trainer()) {
+            e = org.junit.jupiter.api.Assertions.assertThrows(dev.membrane.MembraneException.class,
+                    () -> t.run(dir.resolve("other.safetensors"), 100, checkpoint, "another-unet", (d, l, a) -> { }, new StopSignal()));
+        }
         assertTrue(e.getMessage().contains("another-unet"), e.getMessage());
     }
 
