@@ -84,13 +84,19 @@ class SpmTrainIT {
         }
     }
 
-    @Test
-    void killedInterruptedAndResumedRunsLeaveLoadableFilesAndFinish(@TempDir Path dir) throws Exception {
+    /** {@code model reference} into {@code dir/tiny}, through the jar like everything else here. */
+    private static Path tinyModel(Path dir) throws Exception {
         Path model = dir.resolve("tiny");
         Process ref = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Dmembrane.data-dir=" + dir, "-jar", JAR, "model", "reference", "--out", model.toString()).start();
         ref.getInputStream().readAllBytes();
         assertEquals(0, ref.waitFor());
+        return model;
+    }
+
+    @Test
+    void killedInterruptedAndResumedRunsLeaveLoadableFilesAndFinish(@TempDir Path dir) throws Exception {
+        Path model = tinyModel(dir);
         Path out = dir.resolve("adapters/snoopy.safetensors");
         Path state = TrainingCheckpoint.stateFileFor(out);
         String[] recipe = {"--model", model.toString(), "--concept", "snoopy", "--iterations", "40", "--max-denoising-steps", "6",
@@ -133,11 +139,7 @@ class SpmTrainIT {
 
     @Test
     void cudaWithoutItsNativesIsOneLineNamingWhatToAdd(@TempDir Path dir) throws Exception {
-        Path model = dir.resolve("tiny");
-        Process ref = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dmembrane.data-dir=" + dir, "-jar", JAR, "model", "reference", "--out", model.toString()).start();
-        ref.getInputStream().readAllBytes();
-        assertEquals(0, ref.waitFor());
+        Path model = tinyModel(dir);
         Run run = Run.start(dir, "--model", model.toString(), "--concept", "snoopy", "--device", "cuda",
                 "--out", dir.resolve("x.safetensors").toString());
         assertEquals(1, run.exit());
