@@ -109,6 +109,8 @@ public final class LatentAnchoringTrainer implements AutoCloseable {
             System.arraycopy(resume.lossAnchor(), 0, anchor, 0, start);
         }
         Path stateFile = TrainingCheckpoint.stateFileFor(out);
+        TrainingCheckpoint.removeStaleTemporaries(out);
+        TrainingCheckpoint.removeStaleTemporaries(stateFile);
         Map<String, long[]> shapes = shapes(sites);
         HeldOutCheck heldOut;
         try (NDManager m = twin.manager().newSubManager()) {
@@ -170,47 +172,66 @@ public final class LatentAnchoringTrainer implements AutoCloseable {
             List<float[]> trainContexts = new ArrayList<>();
             trainContexts.add(target);
             trainContexts.addAll(anchors);
-            // L = MSE_erase + λ·mean over anchors' elements: each micro-batch's share of it is backpropagated on its own
-            // and the gradients summed, so peak activation memory follows the micro-batch, not the whole batch
-            int micro = microBatch <= 0 ? trainContexts.size() : microBatch;
-            Map<String, float[]> gradients = null;
-            double lossErase = 0;
-            double lossAnchor = 0;
-            for (int from = 0; from < trainContexts.size(); from += micro) {
-                int to = Math.min(trainContexts.size(), from + micro);
-                try (NDManager pass = m.newSubManager()) {
-                    SpmParameters.Bound trainable = spm.bind(pass, 1, true);
-                    float[] weights = new float[(to - from) * n];
-                    float[] targets = new float[(to - from) * n];
+            Gradients g = gradients(m, spm, latent, t, trainContexts, eraseTarget, baseValues);
+            adam.update(spm.tensors(), g.values(), learningRate);
+            return new float[] {(float) g.lossErase(), (float) g.lossAnchor()};
+        }
+    }
+
+    /** Summed gradients of L over the target and anchor rows, and the two losses. */
+    record Gradients(Map<String, float[]> values, double lossErase, double lossAnchor) {
+    }
+
+    /**
+     * L = MSE_erase + λ·mean over the anchors' elements. Row 0 (the target) weighs 1/n per element, each anchor row
+     * λ/(A·n); each micro-batch's share of L is backpropagated on its own and the gradients summed, so the peak
+     * activation memory follows the micro-batch, not the whole batch.
+     */
+    Gradients gradients(NDManager m, SpmParameters spm, float[] latent, double t, List<float[]> rows,
+                                float[] eraseTarget, float[] baseValues) {
+        int n = sampler.latentElements();
+        int anchorsCount = rows.size() - 1;
+        int micro = microBatch <= 0 ? rows.size() : microBatch;
+        Map<String, float[]> gradients = null;
+        double lossErase = 0;
+        double lossAnchor = 0;
+        for (int from = 0; from < rows.size(); from += micro) {
+            int to = Math.min(rows.size(), from + micro);
+            try (NDManager pass = m.newSubManager()) {
+                SpmParameters.Bound trainable = spm.bind(pass, 1, true);
+                float[] weights = new float[(to - from) * n];
+                float[] targets = new float[(to - from) * n];
+                for (int row = from; row < to; row++) {
+                    float w = row == 0 ? 1f / n : (float) (spec.anchorStrength() / (anchorsCount * (double) n));
+                    java.util.Arrays.fill(weights, (row - from) * n, (row - from + 1) * n, w);
+                    // base rows: 0 target, 1 surrogate, 2.. anchors; so anchor row r is base row r + 1
+                    System.arraycopy(row == 0 ? eraseTarget : baseValues, row == 0 ? 0 : (row + 1) * n, targets, (row - from) * n, n);
+                }
+                try (GradientCollector gc = engine.newGradientCollector()) {
+                    NDArray predicted = sampler.predict(pass, latent, t, rows.subList(from, to), trainable);
+                    NDArray squared = predicted.sub(pass.create(targets, predicted.getShape())).square();
+                    gc.backward(squared.mul(pass.create(weights, predicted.getShape())).sum());
+                    float[] sq = squared.toFloatArray();
                     for (int row = from; row < to; row++) {
-                        // row 0 is the erase term (weight 1/n per element), the rest anchors (λ/(A·n))
-                        float w = row == 0 ? 1f / n : (float) (spec.anchorStrength() / ((trainContexts.size() - 1) * (double) n));
-                        java.util.Arrays.fill(weights, (row - from) * n, (row - from + 1) * n, w);
-                        System.arraycopy(row == 0 ? eraseTarget : baseValues, row == 0 ? 0 : (row + 1) * n, targets, (row - from) * n, n);
+                        double sum = 0;
+                        for (int i = 0; i < n; i++) sum += sq[(row - from) * n + i];
+                        if (row == 0) lossErase = sum / n;
+                        else lossAnchor += sum / (anchorsCount * (double) n);
                     }
-                    try (GradientCollector gc = engine.newGradientCollector()) {
-                        NDArray predicted = sampler.predict(pass, latent, t, trainContexts.subList(from, to), trainable);
-                        NDArray squared = predicted.sub(pass.create(targets, predicted.getShape())).square();
-                        gc.backward(squared.mul(pass.create(weights, predicted.getShape())).sum());
-                        float[] sq = squared.toFloatArray();
-                        for (int row = from; row < to; row++) {
-                            double sum = 0;
-                            for (int i = 0; i < n; i++) sum += sq[(row - from) * n + i];
-                            if (row == 0) lossErase = sum / n;
-                            else lossAnchor += sum / ((trainContexts.size() - 1) * (double) n);
-                        }
-                    }
-                    Map<String, float[]> g = trainable.gradients();
-                    if (gradients == null) gradients = g;
-                    else gradients.forEach((k, v) -> {
-                        float[] add = g.get(k);
+                }
+                Map<String, float[]> g = trainable.gradients();
+                if (gradients == null) {
+                    gradients = g;
+                } else {
+                    for (var e : gradients.entrySet()) {
+                        float[] add = g.get(e.getKey());
+                        float[] v = e.getValue();
                         for (int i = 0; i < v.length; i++) v[i] += add[i];
-                    });
+                    }
                 }
             }
-            adam.update(spm.tensors(), gradients, learningRate);
-            return new float[] {(float) lossErase, (float) lossAnchor};
         }
+        return new Gradients(gradients, lossErase, lossAnchor);
     }
 
     /** Gaussian [length, width] tensors, unit-normalised, scaled by U(0.8, 1.2)·‖c_target‖; then any real anchor prompts. */

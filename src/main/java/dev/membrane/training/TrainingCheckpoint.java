@@ -90,6 +90,20 @@ public record TrainingCheckpoint(int iteration, TrainingSpec spec, String unet, 
                 params, Long.parseLong(md.get("membrane.adamw.step")), m, v, erase, anchor);
     }
 
+    /** Deletes temporary siblings a run killed mid-write left behind ({@code .<name>*.tmp}). */
+    static void removeStaleTemporaries(Path file) {
+        Path dir = file.toAbsolutePath().getParent();
+        if (dir == null || !Files.isDirectory(dir)) return;
+        String prefix = "." + file.getFileName();
+        try (var entries = Files.list(dir)) {
+            for (Path p : entries.filter(p -> p.getFileName().toString().startsWith(prefix) && p.getFileName().toString().endsWith(".tmp")).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw new MembraneException(dir + ": cannot clean up temporary files (" + e.getMessage() + ")");
+        }
+    }
+
     /** Writes {@code bytes} to a temporary sibling, then renames it over {@code file}. */
     static void writeAtomically(Path file, byte[] bytes) {
         Path dir = file.toAbsolutePath().getParent();

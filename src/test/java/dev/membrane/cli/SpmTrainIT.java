@@ -131,6 +131,9 @@ class SpmTrainIT {
         assertEquals(stoppedAt, done.get("startIteration").asInt());
         assertEquals(40, done.get("iterations").asInt());
         assertEquals(done.get("sha256").asText(), SpmFile.read(out).sha256());
+        try (var left = Files.list(out.getParent())) {
+            assertEquals(List.of(), left.filter(p -> p.toString().endsWith(".tmp")).toList(), "temporary files left behind");
+        }
         for (String key : List.of("msPerIteration", "peakRssMb")) assertTrue(done.get(key).asDouble() > 0, key);
         assertTrue(done.at("/heldOut/eraseDistanceUntrained").asDouble() > 0);
         assertTrue(done.at("/lossErase/first50").asDouble() > 0);

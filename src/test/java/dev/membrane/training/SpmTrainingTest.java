@@ -180,6 +180,41 @@ class SpmTrainingTest {
     }
 
     @Test
+    void microBatchesGiveTheSameGradients() {
+        SpmParameters spm = SpmParameters.initialise(twin.sites(), 1, 1, 3);
+        // U away from zero, so that both factors get gradients
+        for (var e : spm.tensors().entrySet()) if (e.getKey().endsWith("lora_up.weight")) java.util.Arrays.fill(e.getValue(), 0.01f);
+        float[] latent = TwinParityTest.gaussian(1, 4 * 8 * 8, 1);
+        List<float[]> rows = new java.util.ArrayList<>();
+        rows.add(conditioning.targets().get(0));
+        for (int a = 0; a < 4; a++) rows.add(TwinParityTest.gaussian(10 + a, conditioning.elements(), 0.5));
+        float[] eraseTarget = TwinParityTest.gaussian(20, 4 * 8 * 8, 1);
+        float[] base = TwinParityTest.gaussian(21, 6 * 4 * 8 * 8, 1);
+        LatentAnchoringTrainer.Gradients[] g = new LatentAnchoringTrainer.Gradients[3];
+        for (int micro : new int[] {0, 1, 2}) {
+            try (LatentAnchoringTrainer t = new LatentAnchoringTrainer(twin, engine, SchedulerConfig.load(folder.schedulerConfig()),
+                    conditioning, spec, null, micro); NDManager m = twin.manager().newSubManager()) {
+                g[micro] = t.gradients(m, spm, latent, 500, rows, eraseTarget, base);
+            }
+        }
+        for (int micro : new int[] {1, 2}) {
+            assertEquals(g[0].lossErase(), g[micro].lossErase(), 1e-6 * g[0].lossErase());
+            assertEquals(g[0].lossAnchor(), g[micro].lossAnchor(), 1e-6 * g[0].lossAnchor());
+            double diff = 0;
+            double norm = 0;
+            for (var e : g[0].values().entrySet()) {
+                float[] a = e.getValue();
+                float[] b = g[micro].values().get(e.getKey());
+                for (int i = 0; i < a.length; i++) {
+                    diff += (a[i] - b[i]) * (double) (a[i] - b[i]);
+                    norm += a[i] * (double) a[i];
+                }
+            }
+            assertTrue(norm > 0 && Math.sqrt(diff / norm) < 1e-4, "micro-batch " + micro + " gradients vs one pass: " + Math.sqrt(diff / norm));
+        }
+    }
+
+    @Test
     void refusesACheckpointOfAnotherUNet() {
         TrainingCheckpoint checkpoint = TrainingCheckpoint.read(TrainingCheckpoint.stateFileFor(straightFile));
         dev.membrane.MembraneException e;
