@@ -15,14 +15,34 @@ import org.apache.commons.text.StringEscapeUtils;
  */
 final class ClipTextNormalizer {
     private static final Pattern WHITESPACE = Pattern.compile("\\s+", Pattern.UNICODE_CHARACTER_CLASS);
+    private static final Pattern NUMERIC_REFERENCE = Pattern.compile("&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));");
 
     private ClipTextNormalizer() {
     }
 
     static String normalize(String text) {
         String s = Normalizer.normalize(text, Normalizer.Form.NFC);
-        s = StringEscapeUtils.unescapeHtml4(StringEscapeUtils.unescapeHtml4(s)).strip();
+        s = unescape(unescape(s)).strip();
         s = WHITESPACE.matcher(s).replaceAll(" ").strip();
         return s.toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * HTML unescaping that, like Python's {@code html.unescape}, turns a numeric reference to no code point
+     * ({@code &#x110000;}, a surrogate) into U+FFFD; Commons Text throws on those, which would fail a prompt (and
+     * every prompt batched with it) instead of cleaning it.
+     */
+    private static String unescape(String s) {
+        java.util.regex.Matcher m = NUMERIC_REFERENCE.matcher(s);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            String digits = m.group(1) != null ? m.group(1) : m.group(2);
+            java.math.BigInteger value = new java.math.BigInteger(digits, m.group(1) != null ? 16 : 10);
+            boolean valid = value.bitLength() <= 21 && value.intValue() <= Character.MAX_CODE_POINT
+                    && !(value.intValue() >= 0xD800 && value.intValue() <= 0xDFFF);
+            m.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(valid ? m.group() : "\uFFFD"));
+        }
+        m.appendTail(out);
+        return StringEscapeUtils.unescapeHtml4(out.toString());
     }
 }

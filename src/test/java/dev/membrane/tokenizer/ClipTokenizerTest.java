@@ -37,6 +37,18 @@ class ClipTokenizerTest {
     }
 
     @Test
+    void numericReferencesToNoCodePointBecomeTheReplacementCharacter() {
+        // Python's html.unescape (which CLIP's basic_clean calls) maps these to U+FFFD; Commons Text alone throws
+        ClipTokenizer t = tokenizer(List.of(), 77);
+        int[] replaced = t.encode("a \uFFFD cat");
+        assertArrayEquals(replaced, t.encode("a &#x110000; cat"));
+        assertArrayEquals(replaced, t.encode("a &#xD800; cat"));
+        assertArrayEquals(replaced, t.encode("a &#99999999999999999999; cat"));
+        assertArrayEquals(t.encode("a & cat"), t.encode("a &amp; cat"));
+        assertArrayEquals(t.encode("a \u00e9 cat"), t.encode("a &#xe9; cat"));
+    }
+
+    @Test
     void mergesByRankNotByPosition() {
         // "abab": merges "a b" (rank 0) then "ab ab</w>"? No: the last symbol is "b</w>", so the pairs are
         // a b, b a, a b</w>. Rank 0 "a b" merges the first pair only; rank 1 "a b</w>" the last.
