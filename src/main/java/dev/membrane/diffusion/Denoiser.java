@@ -36,6 +36,12 @@ public final class Denoiser {
      */
     public float[] denoise(float[] latents, long[] latentShape, TextEmbeddings context, double[] guidanceScale,
                            Scheduler scheduler, Map<String, OnnxTensor> extraFeeds, List<Double> unetCallMs) {
+        return denoise(latents, latentShape, context, guidanceScale, scheduler, scheduler.timesteps().length, extraFeeds, unetCallMs);
+    }
+
+    /** As above, stopping after the first {@code steps} scheduler steps (a partial trajectory, as SPM training samples). */
+    public float[] denoise(float[] latents, long[] latentShape, TextEmbeddings context, double[] guidanceScale,
+                           Scheduler scheduler, int steps, Map<String, OnnxTensor> extraFeeds, List<Double> unetCallMs) {
         int batch = (int) latentShape[0];
         boolean guided = context.batch() == 2 * batch;
         if (!guided && context.batch() != batch) {
@@ -45,7 +51,7 @@ public final class Denoiser {
         unetShape[0] = context.batch();
         double[] timesteps = scheduler.timesteps();
         float[] x = latents;
-        for (int i = 0; i < timesteps.length; i++) {
+        for (int i = 0; i < Math.min(steps, timesteps.length); i++) {
             float[] in = scheduler.scaleModelInput(x, i);
             float[] unetIn = guided ? twice(in) : in;
             long start = System.nanoTime();
@@ -64,7 +70,7 @@ public final class Denoiser {
     }
 
     /** uncond + g_b (cond − uncond) for each image b, uncond being the first half of the batch. */
-    static float[] guide(float[] noise, double[] g) {
+    public static float[] guide(float[] noise, double[] g) {
         int half = noise.length / 2;
         int perImage = half / g.length;
         float[] out = new float[half];

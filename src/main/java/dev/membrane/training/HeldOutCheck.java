@@ -62,9 +62,7 @@ final class HeldOutCheck {
             float[] all = sampler.predictValues(m, latent, t, contexts, SiteAdapters.NONE);
             int n = sampler.latentElements();
             float[] pos = slice(all, 0, n);
-            float[] neu = slice(all, 1, n);
-            float[] target = new float[n];
-            for (int i = 0; i < n; i++) target[i] = (float) (neu[i] - spec.eraseGuidance() * (pos[i] - neu[i]));
+            float[] target = sampler.eraseTarget(all, 0, 1, spec.eraseGuidance());
             List<float[]> checks = new ArrayList<>();
             for (int c = 0; c < conditioning.checks().size(); c++) checks.add(slice(all, 2 + c, n));
             states.add(new State(concept, latent, t, pos, target, checks));

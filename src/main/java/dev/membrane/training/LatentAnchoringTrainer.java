@@ -164,11 +164,7 @@ public final class LatentAnchoringTrainer implements AutoCloseable {
             baseContexts.addAll(anchors);
             // the base pass needs no graph: run it in its own manager and keep only its output
             float[] baseValues = sampler.predictValues(m, latent, t, baseContexts, SiteAdapters.NONE);
-            int n = sampler.latentElements();
-            float[] eraseTarget = new float[n];
-            for (int i = 0; i < n; i++) {
-                eraseTarget[i] = (float) (baseValues[n + i] - spec.eraseGuidance() * (baseValues[i] - baseValues[n + i]));
-            }
+            float[] eraseTarget = sampler.eraseTarget(baseValues, 0, 1, spec.eraseGuidance());
             List<float[]> trainContexts = new ArrayList<>();
             trainContexts.add(target);
             trainContexts.addAll(anchors);

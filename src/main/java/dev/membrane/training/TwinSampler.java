@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.util.List;
 
+import dev.membrane.diffusion.Denoiser;
 import dev.membrane.diffusion.scheduler.Scheduler;
 import dev.membrane.diffusion.scheduler.SchedulerConfig;
 import dev.membrane.diffusion.scheduler.SchedulerKind;
@@ -21,6 +22,7 @@ final class TwinSampler implements Trajectory {
     private final SchedulerConfig ddim;
     private final int side;
     private final Conditioning conditioning;
+    private final double[] trainingTimesteps;
 
     TwinSampler(UNetTwin twin, SchedulerConfig model, int side, Conditioning conditioning) {
         this.twin = twin;
@@ -28,6 +30,7 @@ final class TwinSampler implements Trajectory {
         this.conditioning = conditioning;
         ddim = new SchedulerConfig("DDIMScheduler", model.numTrainTimesteps(), model.betaStart(), model.betaEnd(),
                 model.betaSchedule(), model.predictionType(), "leading", 0, true, true, false, 1.0);
+        trainingTimesteps = SchedulerKind.DDIM.create(ddim, ddim.numTrainTimesteps()).timesteps();
     }
 
     int latentElements() {
@@ -41,7 +44,7 @@ final class TwinSampler implements Trajectory {
 
     /** The 1000-step timesteps the training timestep is picked from (999 … 0). */
     double[] trainingTimesteps() {
-        return SchedulerKind.DDIM.create(ddim, ddim.numTrainTimesteps()).timesteps();
+        return trainingTimesteps.clone();
     }
 
     /** Predictions for one latent under {@code contexts} (each [length, width]), batched, in {@code m}. */
@@ -54,6 +57,14 @@ final class TwinSampler implements Trajectory {
         float[] ts = new float[b];
         java.util.Arrays.fill(ts, (float) t);
         return twin.predict(x, m.create(ts), m.create(ctx, new Shape(b, conditioning.length(), conditioning.width())), adapters);
+    }
+
+    /** ε_neu − η(ε_pos − ε_neu) from one latent's predictions; {@code pos} and {@code neu} are rows of {@code rows}. */
+    float[] eraseTarget(float[] rows, int pos, int neu, double eta) {
+        int n = latentElements();
+        float[] out = new float[n];
+        for (int i = 0; i < n; i++) out[i] = (float) (rows[neu * n + i] - eta * (rows[pos * n + i] - rows[neu * n + i]));
+        return out;
     }
 
     /** Same, as arrays, with the activations freed at once. */
@@ -72,12 +83,8 @@ final class TwinSampler implements Trajectory {
             double[] ts = s.timesteps();
             float[] latent = noise;
             List<float[]> pair = List.of(conditioning.unconditional(), cond);
-            int n = latentElements();
             for (int k = 0; k < steps; k++) {
-                float[] both = predictValues(m, latent, ts[k], pair, adapters);
-                float[] guided = new float[n];
-                for (int i = 0; i < n; i++) guided[i] = (float) (both[i] + g * (both[n + i] - both[i]));
-                latent = s.step(guided, k, latent);
+                latent = s.step(Denoiser.guide(predictValues(m, latent, ts[k], pair, adapters), new double[] {g}), k, latent);
             }
             return latent;
         }
