@@ -106,8 +106,9 @@ final class GatewayThroughput {
             kafka.createTopics(Map.of(topics.requests(), 1, topics.results(), 1, topics.audit(), 1, topics.deadLetters(), 1));
             RequestLimits limits = new RequestLimits(2000, 1024, 1024 * 1024, 100, 4, imageSize, steps, 7.5, 30, "ddim",
                     model.id(), Set.of(model.id()));
-            GatewaySettings settings = new GatewaySettings(kafka.bootstrapServers(), topics, "bench", "bench", 1, 8, batchWaitMs,
-                    64, 60_000, limits, Map.of());
+            kafka.createCompactedTopic(topics.attempts(), 1);
+            GatewaySettings settings = GatewaySettings.builder(kafka.bootstrapServers(), topics, limits).groupId("bench").instanceId("bench")
+                    .maxBatchWaitMs(batchWaitMs).build();
             KafkaGateway gateway = new KafkaGateway(settings, Map.of(model.id(), model), policies, new GatewayMetrics(new SimpleMeterRegistry()));
             Properties pp = new Properties();
             pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());

@@ -80,6 +80,10 @@ public interface MembraneConfig {
         @WithDefault("membrane.requests.dlq")
         String deadLetters();
 
+        /** The crash-loop breaker's compacted topic. */
+        @WithDefault("membrane.gateway.attempts")
+        String attempts();
+
         /** Partitions of each topic the embedded broker creates. */
         @WithDefault("4")
         int partitions();

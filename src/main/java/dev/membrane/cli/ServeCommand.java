@@ -99,12 +99,15 @@ public class ServeCommand implements Callable<Integer> {
             bootstrap = embedded.bootstrapServers();
             embedded.createTopics(Map.of(topics.requests(), topics.partitions(), topics.results(), topics.partitions(),
                     topics.audit(), topics.partitions(), topics.deadLetters(), 1));
+            embedded.createCompactedTopic(topics.attempts(), topics.partitions());
         }
-        GatewaySettings settings = new GatewaySettings(bootstrap,
-                new OutputRecords.Topics(topics.requests(), topics.results(), topics.audit(), topics.deadLetters()),
-                config.gateway().groupId(), config.gateway().instanceId(), config.gateway().workers(),
-                config.gateway().maxBatchImages(), config.gateway().maxBatchWaitMs(), config.gateway().maxInFlight(),
-                config.gateway().drainTimeoutMs(), limits(modelDirs, defaultModel), kafkaClientProperties());
+        GatewaySettings settings = GatewaySettings.builder(bootstrap,
+                        new OutputRecords.Topics(topics.requests(), topics.results(), topics.audit(), topics.deadLetters(), topics.attempts()),
+                        limits(modelDirs, defaultModel))
+                .groupId(config.gateway().groupId()).instanceId(config.gateway().instanceId()).workers(config.gateway().workers())
+                .maxBatchImages(config.gateway().maxBatchImages()).maxBatchWaitMs(config.gateway().maxBatchWaitMs())
+                .maxInFlight(config.gateway().maxInFlight()).drainTimeoutMs(config.gateway().drainTimeoutMs())
+                .kafka(kafkaClientProperties()).build();
         KafkaGateway gateway = new KafkaGateway(settings, models, policies, new GatewayMetrics(registry));
         gateway.start();
         state.serving(gateway, policies);

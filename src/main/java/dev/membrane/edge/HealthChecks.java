@@ -29,11 +29,12 @@ public class HealthChecks {
             boolean up = g == null || g.live();
             var b = HealthCheckResponse.named("membrane-kafka-loop").status(up);
             if (g != null && g.fatal() != null) b.withData("fatal", g.fatal());
+            if (g != null) b.withData("state", g.healthDetail());
             return b.build();
         };
     }
 
-    /** Ready: started, and the broker answers. */
+    /** Ready: started, and the broker answered a direct probe within the last {@code broker-unreachable-after-ms}. */
     @Readiness
     HealthCheck ready() {
         return () -> {
@@ -41,6 +42,7 @@ public class HealthChecks {
             var p = state.policies();
             boolean up = state.started() && g != null && g.ready();
             var b = HealthCheckResponse.named("membrane-gateway").status(up);
+            if (g != null) b.withData("state", g.healthDetail());
             if (p != null) {
                 b.withData("policyVersion", p.document().version());
                 b.withData("allPoliciesServable", p.allPoliciesServable());

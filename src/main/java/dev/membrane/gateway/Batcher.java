@@ -93,6 +93,18 @@ final class Batcher {
         }
     }
 
+    /** Drops queued work (of a revoked partition, say). */
+    int removeIf(java.util.function.Predicate<WorkItem> which) {
+        lock.lock();
+        try {
+            int before = queue.size();
+            queue.removeIf(which);
+            return before - queue.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     List<WorkItem> drainAll() {
         lock.lock();
         try {

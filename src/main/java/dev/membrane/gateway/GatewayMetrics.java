@@ -8,7 +8,8 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
-import dev.membrane.gateway.message.Outcome;
+import dev.membrane.gateway.outcome.Applied;
+import dev.membrane.gateway.outcome.Outcome;
 
 /**
  * The gateway's meters (Prometheus names in parentheses): requests by status ({@code membrane_requests_total}),
@@ -41,8 +42,8 @@ public final class GatewayMetrics {
 
     void outcome(Outcome o) {
         Counter.builder("membrane.requests").tag("status", o.status().name()).register(registry).increment();
-        request.record(Duration.ofMillis(Math.max(0, o.completedAtMs() - o.receivedAtMs())));
-        for (Outcome.AppliedAdapterOut a : o.adapters()) {
+        request.record(Duration.ofMillis(Math.max(0, o.completedAtMs() - o.input().receivedAtMs())));
+        for (Applied a : o.adapters()) {
             DistributionSummary.builder("membrane.adapter.gamma").tag("concept", a.concept()).register(registry).record(a.gamma());
         }
     }

@@ -14,13 +14,19 @@ import dev.membrane.diffusion.GenerationResult;
 import dev.membrane.diffusion.ImageSpec;
 import dev.membrane.diffusion.scheduler.SchedulerKind;
 import dev.membrane.gateway.message.OutputRecords;
-import dev.membrane.gateway.message.Outcome;
+import dev.membrane.gateway.outcome.Applied;
+import dev.membrane.gateway.outcome.BatchTimings;
+import dev.membrane.gateway.outcome.ErrorCode;
+import dev.membrane.gateway.outcome.ImageOut;
+import dev.membrane.gateway.outcome.Outcome;
+import dev.membrane.gateway.outcome.Outcomes;
 import dev.membrane.policy.PolicyDecision;
 import dev.membrane.spm.AdapterPipeline;
 
 /**
  * Worker threads that take batches from the {@link Batcher}, run them on the served model (one denoising run per
- * batch, every request with its own adapter stack) and hand each request's outcome to {@code sink}.
+ * batch, every request with its own adapter stack) and hand each request's outcome to {@code sink}. A request past
+ * its deadline when taken ends {@code EXPIRED} without generation.
  */
 final class GenerationWorkers {
     private static final Logger LOG = Logger.getLogger(GenerationWorkers.class.getName());
@@ -65,12 +71,23 @@ final class GenerationWorkers {
         for (Thread t : threads) t.join(Math.max(1, deadline - System.currentTimeMillis()));
     }
 
+    boolean stopped() {
+        return threads.stream().noneMatch(Thread::isAlive);
+    }
+
     void interrupt() {
         threads.forEach(Thread::interrupt);
     }
 
-    List<Outcome> process(List<WorkItem> batch) {
+    List<Outcome> process(List<WorkItem> taken) {
         long start = System.currentTimeMillis();
+        List<Outcome> out = new ArrayList<>();
+        List<WorkItem> batch = new ArrayList<>();
+        for (WorkItem w : taken) {
+            if (w.request().expiredAt(start)) out.add(Outcomes.expired(w.input(), w.request(), w.decision(), w.request().deadlineMs(), start));
+            else batch.add(w);
+        }
+        if (batch.isEmpty()) return out;
         WorkItem first = batch.get(0);
         ServedModel model = models.get(first.request().model());
         List<ImageSpec> images = new ArrayList<>();
@@ -84,7 +101,6 @@ final class GenerationWorkers {
                 stacks.add(new AdapterPipeline.ImageStack(adapters, w.decision().policy().stacking()));
             }
         }
-        List<Outcome> out = new ArrayList<>();
         try {
             MDC.put("requestId", batch.stream().map(w -> w.request().requestId()).toList().toString());
             var req = first.request();
@@ -96,32 +112,30 @@ final class GenerationWorkers {
             long done = System.currentTimeMillis();
             int index = 0;
             for (WorkItem w : batch) {
-                List<Outcome.ImageOut> imgs = new ArrayList<>();
+                List<ImageOut> imgs = new ArrayList<>();
                 for (int i = 0; i < w.request().numImages(); i++, index++) {
                     GenerationResult.GeneratedImage img = result.generation().images().get(index);
-                    imgs.add(new Outcome.ImageOut(img.png(), OutputRecords.sha256(img.png()), img.width(), img.height(), img.spec().seed()));
+                    imgs.add(new ImageOut(img.png(), OutputRecords.sha256(img.png()), img.width(), img.height(), img.spec().seed()));
                 }
-                List<Outcome.AppliedAdapterOut> applied = new ArrayList<>();
+                List<Applied> applied = new ArrayList<>();
                 List<AdapterPipeline.Applied> scores = result.applied().get(index - 1);
                 List<PolicyDecision.ResolvedAdapter> resolved = w.decision().adapters();
                 for (int a = 0; a < scores.size(); a++) {
                     var s = scores.get(a);
-                    applied.add(new Outcome.AppliedAdapterOut(resolved.get(a).entry().id(), resolved.get(a).entry().category(),
+                    applied.add(new Applied(resolved.get(a).entry().id(), resolved.get(a).entry().category(),
                             s.file().sha256(), s.file().rank(), s.score().sf(), s.score().st(), s.score().gamma()));
                 }
-                Outcome.BatchTimings bt = new Outcome.BatchTimings(start - w.receivedAtMs(), t.tokenizeMs() + t.textEncodeMs(),
-                        t.denoiseMs(), t.decodeMs() + t.pngMs(), done - w.receivedAtMs(), images.size(), batch.size(),
+                BatchTimings bt = new BatchTimings(start - w.receivedAtMs(), t.tokenizeMs() + t.textEncodeMs(),
+                        t.denoiseMs(), t.decodeMs() + t.pngMs(), images.size(), batch.size(),
                         model.pipeline().pipeline().target().device(), model.pipeline().pipeline().target().provider());
-                out.add(new Outcome(Outcome.Status.COMPLETED, w.source(), w.request().requestId(), w.request(), w.decision(), null, null,
-                        imgs, applied, bt, null, null, w.receivedAtMs(), done));
+                out.add(Outcomes.completed(w.input(), w.request(), w.decision(), imgs, applied, bt, done));
             }
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "batch of " + batch.size() + " requests failed: " + e.getMessage(), e);
             long done = System.currentTimeMillis();
-            out.clear();
+            out.removeIf(o -> o instanceof Outcome.Completed);
             for (WorkItem w : batch) {
-                out.add(new Outcome(Outcome.Status.FAILED, w.source(), w.request().requestId(), w.request(), w.decision(),
-                        "GENERATION_FAILED", String.valueOf(e.getMessage()), List.of(), List.of(), null, null, null, w.receivedAtMs(), done));
+                out.add(Outcomes.failed(w.input(), w.request(), w.decision(), ErrorCode.GENERATION_FAILED, String.valueOf(e.getMessage()), done));
             }
         } finally {
             MDC.remove("requestId");

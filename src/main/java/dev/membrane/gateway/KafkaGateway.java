@@ -3,52 +3,58 @@ package dev.membrane.gateway;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import org.apache.kafka.clients.consumer.CloseOptions;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.InvalidProducerEpochException;
-import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.jboss.logging.MDC;
 
-import dev.membrane.gateway.message.GenerationRequestMessage;
-import dev.membrane.gateway.message.Outcome;
+import dev.membrane.gateway.admission.Admission;
+import dev.membrane.gateway.admission.RecentRequests;
+import dev.membrane.gateway.kafka.BrokerMonitor;
+import dev.membrane.gateway.kafka.KafkaClients;
 import dev.membrane.gateway.message.OutputRecords;
-import dev.membrane.gateway.message.Rejection;
 import dev.membrane.gateway.message.RequestParser;
-import dev.membrane.policy.PolicyDecision;
+import dev.membrane.gateway.outcome.ErrorCode;
+import dev.membrane.gateway.outcome.Outcome;
+import dev.membrane.gateway.outcome.Outcomes;
+import dev.membrane.gateway.outcome.Received;
+import dev.membrane.gateway.poison.AttemptLedger;
+import dev.membrane.gateway.publish.Backoff;
+import dev.membrane.gateway.publish.FatalPublishException;
+import dev.membrane.gateway.publish.PartitionBatch;
+import dev.membrane.gateway.publish.PublishFailure;
+import dev.membrane.gateway.publish.Publisher;
 import dev.membrane.policy.PolicyStore;
 
 /**
- * The gateway's Kafka side: one thread owns the consumer of the requests topic and a transactional producer.
+ * The gateway's Kafka side: one thread owns the consumer of the requests topic and the transactional producer;
+ * it reads, admits ({@link Admission}), hands work to the {@link GenerationWorkers}, and publishes outcomes
+ * ({@link Publisher}).
  *
- * <p>Delivery: every outcome's records (result, audit, dead letter) and the consumed offsets go out in one Kafka
- * transaction ({@code sendOffsetsToTransaction} with the consumer's group metadata), released per partition in
- * offset order. A crash, restart or rebalance before the commit aborts the transaction: nothing of it becomes
- * visible to {@code read_committed} consumers and the records are read again, so each request gets exactly one
- * result and one audit record there. Transactions were chosen over deduplication because they need no state
- * store of published ids and also cover the committed offset, and a restarted instance with the same
- * {@code instanceId} fences its predecessor. Readers must use {@code isolation.level=read_committed}.
+ * <p>Delivery: every outcome's records (result, audit, dead letter, the crash-loop mark's tombstone) and the
+ * consumed offsets go out in one Kafka transaction, released per partition in offset order. A crash, restart or
+ * rebalance before the commit aborts it: nothing of it becomes visible to {@code read_committed} consumers and the
+ * records are read again, so each request gets exactly one result and one audit record there. A restarted
+ * instance with the same {@code instanceId} fences its predecessor. Readers must use
+ * {@code isolation.level=read_committed}.
  *
  * <p>Flow control: at most {@code maxInFlight} records are read and unpublished; beyond that the consumer pauses
  * its partitions and keeps polling (so the group does not evict it) until the backlog halves.
@@ -56,13 +62,14 @@ import dev.membrane.policy.PolicyStore;
 public final class KafkaGateway implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(KafkaGateway.class.getName());
     private static final long POLL_MS = 500;
+    /** The producer's own request limit; each topic's {@code max.message.bytes} usually binds first. */
+    static final int PRODUCER_MAX_REQUEST_BYTES = 16 << 20;
 
     private final GatewaySettings settings;
-    private final Map<String, ServedModel> models;
-    private final PolicyStore policies;
     private final GatewayMetrics metrics;
-    private final RequestParser parser;
+    private final KafkaClients clients;
     private final OutputRecords output;
+    private final Admission admission;
     private final Batcher batcher;
     private final GenerationWorkers workers;
     private final PartitionTracker tracker = new PartitionTracker();
@@ -70,25 +77,31 @@ public final class KafkaGateway implements AutoCloseable {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean running = true;
     private volatile boolean abrupt;
-    private volatile boolean kafkaReachable;
     private volatile long lastLoopMs = System.currentTimeMillis();
     private volatile String fatal;
+    private volatile BrokerMonitor monitor;
+    private volatile Consumer<byte[], byte[]> consumer;
     private Thread loop;
     private boolean paused;
-    private volatile KafkaConsumer<byte[], byte[]> consumer;
 
-    public KafkaGateway(GatewaySettings settings, Map<String, ServedModel> models, PolicyStore policies, GatewayMetrics metrics) {
+    public KafkaGateway(GatewaySettings settings, Map<String, ServedModel> models, Map<String, Admission.ModelCapacity> capacities,
+                        PolicyStore policies, GatewayMetrics metrics, KafkaClients clients) {
         this.settings = settings;
-        this.models = Map.copyOf(models);
-        this.policies = policies;
         this.metrics = metrics;
-        this.parser = new RequestParser(settings.limits());
-        Map<String, OutputRecords.ModelInfo> infos = new HashMap<>();
+        this.clients = clients;
+        Map<String, OutputRecords.ModelInfo> infos = new java.util.HashMap<>();
         models.forEach((id, m) -> infos.put(id, m.info()));
         this.output = new OutputRecords(settings.topics(), new OutputRecords.GatewayInfo(settings.instanceId(), infos));
+        this.admission = new Admission(new RequestParser(settings.limits()), policies, capacities,
+                new RecentRequests(settings.duplicateWindowSize(), settings.duplicateWindowMs()));
         this.batcher = new Batcher(settings.maxBatchImages(), settings.maxBatchWaitMs());
-        this.workers = new GenerationWorkers(batcher, this.models, this::finishedByWorker, metrics);
+        this.workers = new GenerationWorkers(batcher, Map.copyOf(models), this::finishedByWorker, metrics);
         metrics.queueDepth(batcher::depth);
+    }
+
+    /** With capacities from the models' slots and no memory budget, and real Kafka clients. */
+    public KafkaGateway(GatewaySettings settings, Map<String, ServedModel> models, PolicyStore policies, GatewayMetrics metrics) {
+        this(settings, models, ServedModel.unbudgeted(models, settings.maxBatchImages()), policies, metrics, KafkaClients.real());
     }
 
     public void start() {
@@ -97,18 +110,30 @@ public final class KafkaGateway implements AutoCloseable {
         loop.start();
     }
 
-    /** Ready: models loaded (constructor), policy in force, and the broker answered. */
+    /** Ready: running, nothing fatal, and the broker answered within {@code brokerUnreachableAfterMs}. */
     public boolean ready() {
-        return kafkaReachable && fatal == null && running;
+        BrokerMonitor m = monitor;
+        return m != null && m.reachable() && fatal == null && running;
     }
 
-    /** Live: the Kafka loop is iterating. */
+    /** Live: nothing fatal (fencing, a publishing failure past its retries) and the Kafka loop iterated recently. */
     public boolean live() {
-        return fatal == null && (!running || System.currentTimeMillis() - lastLoopMs < 60_000);
+        return fatal == null && System.currentTimeMillis() - lastLoopMs < settings.loopStallMs();
     }
 
     public String fatal() {
         return fatal;
+    }
+
+    /** Why not live or not ready, for the health checks' data. */
+    public String healthDetail() {
+        if (fatal != null) return fatal;
+        long stalled = System.currentTimeMillis() - lastLoopMs;
+        if (stalled >= settings.loopStallMs()) return "the Kafka loop has not iterated for " + stalled + " ms";
+        BrokerMonitor m = monitor;
+        if (m == null) return "starting";
+        if (!m.reachable()) return "the broker last answered " + (m.lastAnsweredAtMs() == 0 ? "never" : (System.currentTimeMillis() - m.lastAnsweredAtMs()) + " ms ago");
+        return running ? "serving" : "draining";
     }
 
     private Properties common() {
@@ -118,50 +143,110 @@ public final class KafkaGateway implements AutoCloseable {
         return p;
     }
 
-    private void run() {
+    private Properties consumerConfig() {
         Properties c = common();
         c.put(ConsumerConfig.GROUP_ID_CONFIG, settings.groupId());
+        // static membership: a restart with the same id gets its partitions back without a rebalance
+        c.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, settings.instanceId());
+        c.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, Integer.toString(settings.sessionTimeoutMs()));
+        c.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, Integer.toString(Math.max(500, settings.sessionTimeoutMs() / 4)));
         c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Integer.toString(Math.max(1, settings.maxInFlight() / 2)));
         c.put(ConsumerConfig.CLIENT_ID_CONFIG, "membrane-" + settings.instanceId());
+        return c;
+    }
+
+    private Properties producerConfig() {
         Properties p = common();
         p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "membrane-" + settings.instanceId());
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(16 << 20));
-        p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "30000");
+        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(PRODUCER_MAX_REQUEST_BYTES));
+        p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, Integer.toString(settings.transactionTimeoutMs()));
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "30000");
         p.put(ProducerConfig.CLIENT_ID_CONFIG, "membrane-" + settings.instanceId());
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-             KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer())) {
-            producer.initTransactions();
-            kafkaReachable = true;
+        return p;
+    }
+
+    private Properties attemptsProducerConfig() {
+        Properties p = common();
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.LINGER_MS_CONFIG, "0");
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "10000");
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, "membrane-" + settings.instanceId() + "-attempts");
+        return p;
+    }
+
+    private Properties attemptsReaderConfig() {
+        Properties c = common();
+        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        c.put(ConsumerConfig.CLIENT_ID_CONFIG, "membrane-" + settings.instanceId() + "-attempts-reader");
+        return c;
+    }
+
+    private void run() {
+        try (BrokerMonitor m = clients.brokerMonitor(common(), List.of(settings.topics().results(), settings.topics().audit(),
+                settings.topics().deadLetters()), settings.brokerProbeIntervalMs(), settings.brokerUnreachableAfterMs());
+             Consumer<byte[], byte[]> c = clients.requestsConsumer(consumerConfig());
+             Producer<String, byte[]> producer = clients.transactionalProducer(producerConfig());
+             AttemptLedger ledger = new AttemptLedger(clients.attemptsReader(attemptsReaderConfig()),
+                     clients.attemptsProducer(attemptsProducerConfig()), settings.topics().attempts(), settings.poisonAfter())) {
+            monitor = m;
+            initTransactions(producer);
+            consumer = c;
+            Publisher publisher = new Publisher(producer, output, m.limits(), PRODUCER_MAX_REQUEST_BYTES,
+                    new Backoff(100, 5_000, settings.publishMaxAttempts()), ledger::clearing);
+            Loop l = new Loop(c, publisher, ledger);
+            c.subscribe(List.of(settings.topics().requests()), l);
+            l.run();
+            if (!abrupt) c.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+                    .withTimeout(Duration.ofSeconds(5)));
+        } catch (FatalPublishException e) {
+            fatal = e.getMessage();
+            LOG.log(Level.SEVERE, fatal, e);
+        } catch (KafkaException e) {
+            fatal = PublishFailure.of(e) == PublishFailure.FATAL ? "fenced or not authorised: " + e : "Kafka loop failed: " + e;
+            LOG.log(Level.SEVERE, fatal, e);
+        } catch (RuntimeException e) {
+            fatal = "Kafka loop failed: " + e;
+            LOG.log(Level.SEVERE, fatal, e);
+        } finally {
+            running = false;
+            stopped.countDown();
+        }
+    }
+
+    /** Retried while the broker is away: a gateway started before its broker waits for it, not ready. */
+    private void initTransactions(Producer<String, byte[]> producer) {
+        while (true) {
+            try {
+                producer.initTransactions();
+                return;
+            } catch (TimeoutException e) {
+                if (!running) throw e;
+                lastLoopMs = System.currentTimeMillis();
+                LOG.warning("waiting for the broker to initialise transactions: " + e.getMessage());
+            }
+        }
+    }
+
+    /** One run of the loop, with the clients it owns. */
+    private final class Loop implements ConsumerRebalanceListener {
+        private final Consumer<byte[], byte[]> consumer;
+        private final Publisher publisher;
+        private final AttemptLedger ledger;
+
+        Loop(Consumer<byte[], byte[]> consumer, Publisher publisher, AttemptLedger ledger) {
             this.consumer = consumer;
-            consumer.subscribe(List.of(settings.topics().requests()), new ConsumerRebalanceListener() {
-                @Override
-                public void onPartitionsRevoked(Collection<TopicPartition> parts) {
-                    if (!abrupt) {
-                        collectFinished();
-                        publish(consumer, producer);
-                    }
-                    for (TopicPartition tp : parts) {
-                        int dropped = tracker.revoke(tp);
-                        if (dropped > 0) LOG.info(tp + " revoked with " + dropped + " unpublished records; the new owner re-reads them");
-                    }
-                }
+            this.publisher = publisher;
+            this.ledger = ledger;
+        }
 
-                @Override
-                public void onPartitionsAssigned(Collection<TopicPartition> parts) {
-                    parts.forEach(tracker::assign);
-                    paused = false;
-                }
-
-                @Override
-                public void onPartitionsLost(Collection<TopicPartition> parts) {
-                    parts.forEach(tracker::revoke);
-                }
-            });
+        void run() {
             long drainDeadline = Long.MAX_VALUE;
             while (true) {
                 lastLoopMs = System.currentTimeMillis();
@@ -174,8 +259,13 @@ public final class KafkaGateway implements AutoCloseable {
                         LOG.info("draining " + tracker.inFlight() + " in-flight requests before stopping");
                     }
                     collectFinished();
-                    publish(consumer, producer);
-                    if (tracker.inFlight() == 0 || System.currentTimeMillis() > drainDeadline) break;
+                    publish();
+                    if (tracker.inFlight() == 0) break;
+                    if (System.currentTimeMillis() > drainDeadline) {
+                        LOG.warning("drain timed out with " + tracker.inFlight() + " requests unpublished; the next owner re-reads them");
+                        ledger.handedOver(tracker.unpublished());
+                        break;
+                    }
                 }
                 // a long poll: workers wake the loop when an outcome is ready, so publishing does not wait for it
                 ConsumerRecords<byte[], byte[]> records;
@@ -184,157 +274,157 @@ public final class KafkaGateway implements AutoCloseable {
                 } catch (WakeupException woken) {
                     records = ConsumerRecords.empty();
                 }
-                kafkaReachable = true;
-                for (ConsumerRecord<byte[], byte[]> r : records) intake(r);
+                intake(records);
                 collectFinished();
-                publish(consumer, producer);
-                flowControl(consumer);
+                publish();
+                flowControl();
                 metrics.inFlight(tracker.inFlight());
             }
-            if (abrupt) {
-                LOG.warning("stopping abruptly: " + tracker.inFlight() + " unpublished requests will be re-read by the next owner");
-            } else if (tracker.inFlight() > 0) {
-                LOG.warning("drain timed out with " + tracker.inFlight() + " requests unpublished; they will be re-read");
+            if (abrupt) LOG.warning("stopping abruptly: " + tracker.inFlight() + " unpublished requests will be re-read by the next owner");
+        }
+
+        private void intake(ConsumerRecords<byte[], byte[]> records) {
+            List<WorkItem> admitted = new ArrayList<>();
+            for (ConsumerRecord<byte[], byte[]> r : records) {
+                TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+                long now = System.currentTimeMillis();
+                Received in = new Received(r.topic(), r.partition(), r.offset(), r.timestamp(), tracker.epoch(tp), r.key(), r.value(), now);
+                tracker.read(in);
+                if (ledger.poisoned(in)) {
+                    String why = "its processing was in flight " + ledger.attempts(in) + " times when the gateway died; not tried again";
+                    LOG.severe(in.position() + " is a poison pill: " + why);
+                    finished.add(Outcomes.refusedUnread(in, null, ErrorCode.POISON, why, now));
+                    continue;
+                }
+                Admission.Result result = admission.admit(in, now);
+                if (result instanceof Admission.Admitted a) admitted.add(a.item());
+                else finished.add(((Admission.Refused) result).outcome());
             }
-        } catch (ProducerFencedException | InvalidProducerEpochException e) {
-            fatal = "another instance with transactional id membrane-" + settings.instanceId() + " took over: " + e.getMessage();
-            LOG.severe(fatal);
-        } catch (RuntimeException e) {
-            fatal = "Kafka loop failed: " + e;
-            LOG.log(Level.SEVERE, fatal, e);
-        } finally {
-            kafkaReachable = false;
-            stopped.countDown();
+            if (admitted.isEmpty()) return;
+            ledger.started(admitted.stream().map(WorkItem::input).toList());
+            admitted.forEach(batcher::add);
+        }
+
+        private void publish() {
+            List<PartitionBatch> ready = tracker.ready();
+            if (ready.isEmpty()) return;
+            Publisher.Attempt attempt = publisher.publish(ready, consumer.groupMetadata(), System.currentTimeMillis());
+            if (!(attempt instanceof Publisher.Committed committed)) return;
+            ready.forEach(tracker::released);
+            long now = System.currentTimeMillis();
+            for (Outcome o : committed.published()) {
+                ledger.published(o.input());
+                if (o.request() != null && !(o instanceof Outcome.Duplicate)) {
+                    admission.recent().finished(o.input().partition(), o.requestId(), o instanceof Outcome.Completed, now);
+                }
+                // counted once published: a COMPLETED that never reached the topic is not completed
+                metrics.outcome(o);
+                log(o);
+            }
+        }
+
+        private void flowControl() {
+            int inFlight = tracker.inFlight();
+            if (!paused && inFlight >= settings.maxInFlight()) {
+                consumer.pause(consumer.assignment());
+                paused = true;
+            } else if (paused && running && inFlight <= settings.maxInFlight() / 2) {
+                consumer.resume(consumer.paused());
+                paused = false;
+            }
+        }
+
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> parts) {
+            if (!abrupt) {
+                collectFinished();
+                publish();
+            }
+            for (TopicPartition tp : parts) {
+                List<Received> dropped = tracker.revoke(tp);
+                admission.recent().forget(tp.partition());
+                if (!abrupt) ledger.handedOver(dropped);
+                ledger.forget(tp);
+                batcher.removeIf(w -> w.input().partition() == tp.partition() && w.input().topic().equals(tp.topic()));
+                if (!dropped.isEmpty()) LOG.info(tp + " revoked with " + dropped.size() + " unpublished records; the new owner re-reads them");
+            }
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> parts) {
+            for (TopicPartition tp : parts) {
+                tracker.assign(tp);
+                ledger.load(tp);
+            }
+            paused = false;
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> parts) {
+            for (TopicPartition tp : parts) {
+                tracker.revoke(tp);
+                admission.recent().forget(tp.partition());
+                ledger.forget(tp);
+            }
         }
     }
 
     /** A worker's outcome: queue it and wake the loop to publish it now. */
     private void finishedByWorker(Outcome o) {
         finished.add(o);
-        KafkaConsumer<byte[], byte[]> c = consumer;
+        Consumer<byte[], byte[]> c = consumer;
         if (c != null) c.wakeup();
-    }
-
-    private void intake(ConsumerRecord<byte[], byte[]> r) {
-        TopicPartition tp = new TopicPartition(r.topic(), r.partition());
-        long now = System.currentTimeMillis();
-        Outcome.SourceRef source = new Outcome.SourceRef(r.topic(), r.partition(), r.offset(), r.timestamp(), tracker.epoch(tp));
-        tracker.read(tp, r.offset());
-        GenerationRequestMessage req;
-        try {
-            req = parser.parse(r.value());
-        } catch (Rejection e) {
-            finished.add(new Outcome(Outcome.Status.REJECTED, source, e.requestId(), null, null, e.code(), e.getMessage(),
-                    List.of(), List.of(), null, r.key(), r.value(), now, System.currentTimeMillis()));
-            return;
-        }
-        PolicyDecision decision = policies.decide(req.tenant(), req.app());
-        String refusal = decision.refusal();
-        String code = decision.policy() == null ? "NO_POLICY" : "POLICY_REFUSED";
-        if (refusal == null) {
-            ServedModel model = models.get(req.model());
-            int needed = decision.policy().stacking().slotsNeeded(decision.adapters().stream().map(a -> a.file().rank()).toList());
-            if (needed > model.slots()) {
-                refusal = "policy '" + decision.policy().id() + "' needs " + needed + " adapter slots; model '" + model.id()
-                        + "' is prepared with " + model.slots();
-            }
-        }
-        if (refusal != null) {
-            MDC.put("requestId", req.requestId());
-            LOG.warning("refusing request: " + refusal);
-            MDC.remove("requestId");
-            finished.add(new Outcome(Outcome.Status.REJECTED, source, req.requestId(), req, decision, code, refusal,
-                    List.of(), List.of(), null, r.key(), r.value(), now, System.currentTimeMillis()));
-            return;
-        }
-        batcher.add(new WorkItem(source, req, decision, now));
     }
 
     private void collectFinished() {
         Outcome next;
-        while ((next = finished.poll()) != null) {
-            Outcome o = next;
-            if (!tracker.finish(o)) continue;
-            metrics.outcome(o);
-            if (o.requestId() != null) MDC.put("requestId", o.requestId());
-            LOG.info(() -> String.format("%s %s in %d ms%s", o.source().topic() + "-" + o.source().partition() + "@" + o.source().offset(),
-                    o.status(), o.completedAtMs() - o.receivedAtMs(), o.errorCode() == null ? "" : " (" + o.errorCode() + ": " + o.errorMessage() + ")"));
-            MDC.remove("requestId");
-        }
+        while ((next = finished.poll()) != null) tracker.finish(next);
     }
 
-    /** Publishes every partition's finished prefix with its offsets in one transaction. */
-    private void publish(KafkaConsumer<byte[], byte[]> consumer, KafkaProducer<String, byte[]> producer) {
-        List<PartitionTracker.Ready> ready = tracker.ready();
-        if (ready.isEmpty()) return;
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        List<ProducerRecord<String, byte[]>> records = new ArrayList<>();
-        for (PartitionTracker.Ready r : ready) {
-            for (Outcome o : r.outcomes()) records.addAll(output.records(o));
-            offsets.put(r.partition(), new OffsetAndMetadata(r.nextOffset()));
-        }
-        try {
-            producer.beginTransaction();
-            for (ProducerRecord<String, byte[]> rec : records) producer.send(rec);
-            producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
-            producer.commitTransaction();
-            ready.forEach(tracker::released);
-        } catch (ProducerFencedException | InvalidProducerEpochException e) {
-            throw e;
-        } catch (KafkaException e) {
-            LOG.log(Level.WARNING, "transaction aborted, will retry: " + e.getMessage(), e);
-            try {
-                producer.abortTransaction();
-            } catch (KafkaException ignored) {
-                // the next begin will tell
-            }
-        }
-    }
-
-    private void flowControl(KafkaConsumer<byte[], byte[]> consumer) {
-        int inFlight = tracker.inFlight();
-        if (!paused && inFlight >= settings.maxInFlight()) {
-            consumer.pause(consumer.assignment());
-            paused = true;
-        } else if (paused && running && inFlight <= settings.maxInFlight() / 2) {
-            consumer.resume(consumer.paused());
-            paused = false;
-        }
+    private static void log(Outcome o) {
+        if (o.requestId() != null) MDC.put("requestId", o.requestId());
+        LOG.info(() -> String.format("%s %s in %d ms%s", o.input().position(), o.status(), o.completedAtMs() - o.input().receivedAtMs(),
+                o.code() == null ? "" : " (" + o.code() + ": " + o.message() + ")"));
+        MDC.remove("requestId");
     }
 
     /** Graceful stop: stop reading, finish and publish in-flight work (up to the drain timeout), commit, close. */
     @Override
     public void close() {
         running = false;
-        wake();
-        awaitStop(settings.drainTimeoutMs() + 30_000);
+        Consumer<byte[], byte[]> c = consumer;
+        if (c != null) c.wakeup();
+        await(settings.drainTimeoutMs() + 15_000);
         batcher.close();
+        workers.interrupt();
         try {
-            workers.join(5_000);
+            // a worker inside an ONNX Runtime call finishes it; sessions must not close under it
+            workers.join(300_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
     }
 
-    /** Simulates a crash: nothing more is published; unpublished work is left for the next owner. */
+    /** Simulates a crash for tests: stop without publishing or committing anything further. */
     public void closeAbruptly() {
         abrupt = true;
         running = false;
-        wake();
+        Consumer<byte[], byte[]> c = consumer;
+        if (c != null) c.wakeup();
         batcher.close();
         batcher.drainAll();
         workers.interrupt();
-        awaitStop(30_000);
+        await(15_000);
     }
 
-    private void wake() {
-        KafkaConsumer<byte[], byte[]> c = consumer;
-        if (c != null) c.wakeup();
+    /** Whether every worker has stopped, so no ONNX Runtime session is in use. */
+    public boolean workersStopped() {
+        return workers.stopped();
     }
 
-    private void awaitStop(long ms) {
+    private void await(long ms) {
         try {
-            if (loop != null) stopped.await(ms, java.util.concurrent.TimeUnit.MILLISECONDS);
+            if (!stopped.await(ms, TimeUnit.MILLISECONDS)) LOG.warning("the Kafka loop did not stop within " + ms + " ms");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -8,7 +8,9 @@ import java.util.TreeMap;
 
 import org.apache.kafka.common.TopicPartition;
 
-import dev.membrane.gateway.message.Outcome;
+import dev.membrane.gateway.outcome.Outcome;
+import dev.membrane.gateway.outcome.Received;
+import dev.membrane.gateway.publish.PartitionBatch;
 
 /**
  * Records read and not yet published, per assigned partition, in offset order. Outcomes arrive in any order;
@@ -16,68 +18,80 @@ import dev.membrane.gateway.message.Outcome;
  * outcome is not published. Confined to the Kafka loop thread.
  */
 final class PartitionTracker {
-    private final Map<TopicPartition, TreeMap<Long, Outcome>> pending = new HashMap<>();
+    /** A read record and, once decided, its outcome. */
+    private record Slot(Received input, Outcome outcome) {
+    }
+
+    private final Map<TopicPartition, TreeMap<Long, Slot>> pending = new HashMap<>();
     private final Map<TopicPartition, Long> epochs = new HashMap<>();
     private long nextEpoch = 1;
-    private static final Outcome WAITING = null;
 
     void assign(TopicPartition tp) {
         pending.put(tp, new TreeMap<>());
         epochs.put(tp, nextEpoch++);
     }
 
-    /** Forgets a partition; outcomes of its in-flight records will be ignored (the new owner re-reads them). */
-    int revoke(TopicPartition tp) {
+    /** Forgets a partition and returns its unpublished records; their outcomes will be ignored (the new owner re-reads them). */
+    List<Received> revoke(TopicPartition tp) {
         epochs.remove(tp);
-        TreeMap<Long, Outcome> dropped = pending.remove(tp);
-        return dropped == null ? 0 : dropped.size();
+        TreeMap<Long, Slot> dropped = pending.remove(tp);
+        return dropped == null ? List.of() : dropped.values().stream().map(Slot::input).toList();
     }
 
     long epoch(TopicPartition tp) {
         return epochs.getOrDefault(tp, -1L);
     }
 
-    void read(TopicPartition tp, long offset) {
-        pending.get(tp).put(offset, WAITING);
+    boolean owns(TopicPartition tp) {
+        return pending.containsKey(tp);
     }
 
-    /** Stores an outcome if its partition is still ours under the same assignment. */
+    void read(Received in) {
+        pending.get(new TopicPartition(in.topic(), in.partition())).put(in.offset(), new Slot(in, null));
+    }
+
+    /** Stores (or replaces) an outcome if its partition is still ours under the same assignment. */
     boolean finish(Outcome o) {
-        TopicPartition tp = new TopicPartition(o.source().topic(), o.source().partition());
-        if (epoch(tp) != o.source().epoch()) return false;
-        TreeMap<Long, Outcome> m = pending.get(tp);
-        if (m == null || !m.containsKey(o.source().offset())) return false;
-        m.put(o.source().offset(), o);
+        Received in = o.input();
+        TopicPartition tp = new TopicPartition(in.topic(), in.partition());
+        if (epoch(tp) != in.epoch()) return false;
+        TreeMap<Long, Slot> m = pending.get(tp);
+        if (m == null || !m.containsKey(in.offset())) return false;
+        m.put(in.offset(), new Slot(m.get(in.offset()).input(), o));
         return true;
     }
 
-    /** A partition's finished prefix. */
-    record Ready(TopicPartition partition, List<Outcome> outcomes, long nextOffset) {
-    }
-
-    List<Ready> ready() {
-        List<Ready> out = new ArrayList<>();
+    /** Every partition's finished prefix. */
+    List<PartitionBatch> ready() {
+        List<PartitionBatch> out = new ArrayList<>();
         pending.forEach((tp, m) -> {
             List<Outcome> done = new ArrayList<>();
             long next = -1;
-            for (Map.Entry<Long, Outcome> e : m.entrySet()) {
-                if (e.getValue() == null) break;
-                done.add(e.getValue());
+            for (Map.Entry<Long, Slot> e : m.entrySet()) {
+                if (e.getValue().outcome() == null) break;
+                done.add(e.getValue().outcome());
                 next = e.getKey() + 1;
             }
-            if (!done.isEmpty()) out.add(new Ready(tp, done, next));
+            if (!done.isEmpty()) out.add(new PartitionBatch(tp, done, next));
         });
         return out;
     }
 
-    void released(Ready r) {
-        TreeMap<Long, Outcome> m = pending.get(r.partition());
+    void released(PartitionBatch r) {
+        TreeMap<Long, Slot> m = pending.get(r.partition());
         if (m != null) m.headMap(r.nextOffset()).clear();
+    }
+
+    /** Unpublished records of every partition. */
+    List<Received> unpublished() {
+        List<Received> out = new ArrayList<>();
+        pending.values().forEach(m -> m.values().forEach(s -> out.add(s.input())));
+        return out;
     }
 
     int inFlight() {
         int n = 0;
-        for (TreeMap<Long, Outcome> m : pending.values()) n += m.size();
+        for (TreeMap<Long, Slot> m : pending.values()) n += m.size();
         return n;
     }
 }

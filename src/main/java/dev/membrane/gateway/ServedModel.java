@@ -68,6 +68,25 @@ public final class ServedModel implements AutoCloseable {
         return info;
     }
 
+    /** Admission's view of each model when no memory budget applies: its slots, and every image fits a batch. */
+    public static Map<String, dev.membrane.gateway.admission.Admission.ModelCapacity> unbudgeted(Map<String, ServedModel> models, int maxBatchImages) {
+        Map<String, dev.membrane.gateway.admission.Admission.ModelCapacity> out = new java.util.HashMap<>();
+        models.forEach((id, m) -> out.put(id, new dev.membrane.gateway.admission.Admission.ModelCapacity() {
+            public int slots() {
+                return m.slots();
+            }
+
+            public int imagesPerBatch(dev.membrane.gateway.message.GenerationRequestMessage r) {
+                return maxBatchImages;
+            }
+
+            public String budgetReason(dev.membrane.gateway.message.GenerationRequestMessage r) {
+                return "";
+            }
+        }));
+        return out;
+    }
+
     public int slots() {
         return pipeline.layout().slots();
     }

@@ -1,24 +1,29 @@
 package dev.membrane.gateway;
 
 import dev.membrane.gateway.message.GenerationRequestMessage;
-import dev.membrane.gateway.message.Outcome;
+import dev.membrane.gateway.outcome.Received;
 import dev.membrane.policy.PolicyDecision;
 
 /**
- * A validated request waiting for (or in) a batch.
+ * An admitted request waiting for (or in) a batch.
  *
- * @param source       its input record
- * @param request      the request
- * @param decision     its policy, adapters verified
- * @param receivedAtMs when the gateway read it
+ * @param input    its input record
+ * @param request  the request
+ * @param decision its policy, adapters verified
+ * @param maxImagesPerBatch most of its images one batch may hold within the memory budget (its images are split
+ *                 across batches beyond that)
  */
-record WorkItem(Outcome.SourceRef source, GenerationRequestMessage request, PolicyDecision decision, long receivedAtMs) {
+public record WorkItem(Received input, GenerationRequestMessage request, PolicyDecision decision, int maxImagesPerBatch) {
 
-    /** Requests with equal keys share UNet calls whatever their adapter stacks and guidance scales. */
-    record BatchKey(String model, int width, int height, int steps, String scheduler) {
+    public long receivedAtMs() {
+        return input.receivedAtMs();
     }
 
-    BatchKey batchKey() {
+    /** Requests with equal keys share UNet calls whatever their adapter stacks and guidance scales. */
+    public record BatchKey(String model, int width, int height, int steps, String scheduler) {
+    }
+
+    public BatchKey batchKey() {
         return new BatchKey(request.model(), request.width(), request.height(), request.steps(), request.scheduler());
     }
 }

@@ -9,13 +9,13 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 import dev.membrane.gateway.message.GenerationRequestMessage;
-import dev.membrane.gateway.message.Outcome;
+import dev.membrane.gateway.outcome.Received;
 
 class BatcherTest {
     private static WorkItem item(String id, int width, int images, long receivedAt) {
         // guidance differs per request: it is per image in a batch, not part of the key
         var req = new GenerationRequestMessage(id, "", "", "p", "", width, 64, 4, 1.0 + id.hashCode() % 7, 1, true, "ddim", images, "tiny");
-        return new WorkItem(new Outcome.SourceRef("t", 0, 0, 0, 1), req, null, receivedAt);
+        return new WorkItem(new Received("t", 0, 0, 0, 1, null, null, receivedAt), req, null, req.numImages());
     }
 
     @Test

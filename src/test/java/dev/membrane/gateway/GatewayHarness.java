@@ -69,6 +69,7 @@ final class GatewayHarness implements AutoCloseable {
         kafka = EmbeddedKafka.start(dir.resolve("kafka"), 0);
         topics = new OutputRecords.Topics(prefix + ".requests", prefix + ".results", prefix + ".audit", prefix + ".requests.dlq");
         kafka.createTopics(Map.of(topics.requests(), 2, topics.results(), 2, topics.audit(), 2, topics.deadLetters(), 1));
+        kafka.createCompactedTopic(topics.attempts(), 2);
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -82,7 +83,15 @@ final class GatewayHarness implements AutoCloseable {
 
     GatewaySettings settings(String instance, long maxWaitMs) {
         RequestLimits limits = new RequestLimits(500, 256, 256 * 256, 50, 4, 64, 4, 7.5, 30, "ddim", "tiny", Set.of("tiny"));
-        return new GatewaySettings(kafka.bootstrapServers(), topics, prefix + "-group", instance, 1, 8, maxWaitMs, 32, 30_000, limits, Map.of());
+        return GatewaySettings.builder(kafka.bootstrapServers(), topics, limits).groupId(prefix + "-group").instanceId(instance)
+                .maxBatchWaitMs(maxWaitMs).maxInFlight(32).drainTimeoutMs(30_000).build();
+    }
+
+    /** The test policy file written into {@code dir}. */
+    static PolicyStore policies(Path dir, AdapterCatalog catalog) throws Exception {
+        Path file = dir.resolve("policy.yaml");
+        Files.writeString(file, POLICY);
+        return PolicyStore.open(file, catalog);
     }
 
     PolicyStore policies(AdapterCatalog catalog) throws Exception {

@@ -14,7 +14,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.membrane.gateway.message.GenerationRequestMessage;
-import dev.membrane.gateway.message.Outcome;
+import dev.membrane.gateway.outcome.ErrorCode;
+import dev.membrane.gateway.outcome.Outcome;
+import dev.membrane.gateway.outcome.Received;
 import dev.membrane.gateway.message.OutputRecords;
 import dev.membrane.policy.Policy;
 import dev.membrane.policy.PolicyDecision;
@@ -44,8 +46,8 @@ class GenerationWorkersTest {
         ObjectMapper json = new ObjectMapper();
         for (Outcome o : out) {
             assertEquals(Outcome.Status.FAILED, o.status());
-            assertEquals("GENERATION_FAILED", o.errorCode());
-            assertTrue(o.errorMessage().contains("slots"), o.errorMessage());
+            assertEquals(ErrorCode.GENERATION_FAILED, o.code());
+            assertTrue(o.message().contains("slots"), o.message());
             assertTrue(o.images().isEmpty());
             var produced = records.records(o);
             assertEquals(2, produced.size(), "a result and an audit record, no dead letter: the input was valid");
@@ -83,7 +85,7 @@ class GenerationWorkersTest {
 
     private static WorkItem item(String id, PolicyDecision d) {
         var req = new GenerationRequestMessage(id, "t", "a", "a photo of a cat", "", 64, 64, 3, 7.5, 1, true, "ddim", 1, "tiny");
-        return new WorkItem(new Outcome.SourceRef("in", 0, 0, 0, 1), req, d, System.currentTimeMillis());
+        return new WorkItem(new Received("in", 0, 0, 0, 1, null, null, System.currentTimeMillis()), req, d, 1);
     }
 
 }

@@ -11,7 +11,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.Test;
 
 import dev.membrane.gateway.message.GenerationRequestMessage;
-import dev.membrane.gateway.message.Outcome;
+import dev.membrane.gateway.outcome.ErrorCode;
+import dev.membrane.gateway.outcome.Outcomes;
+import dev.membrane.gateway.outcome.Received;
 import dev.membrane.gateway.message.OutputRecords;
 import dev.membrane.policy.Policy;
 import dev.membrane.policy.PolicyDecision;
@@ -38,9 +40,8 @@ class MessageSchemasTest {
     private static ObjectNode audit(StackingMode stacking) throws Exception {
         var policy = new Policy("p", "1", "0".repeat(64), List.of(), stacking, false);
         var request = new GenerationRequestMessage("r1", "t", "a", "a cat", "", 64, 64, 3, 7.5, 1, true, "ddim", 1, "tiny");
-        var outcome = new Outcome(Outcome.Status.FAILED, new Outcome.SourceRef("in", 0, 5, 1_700_000_000_000L, 1), "r1", request,
-                new PolicyDecision(policy, List.of(), null), "GENERATION_FAILED", "test", List.of(), List.of(), null, null,
-                new byte[0], 1_700_000_000_000L, 1_700_000_000_100L);
+        var outcome = Outcomes.failed(new Received("in", 0, 5, 1_700_000_000_000L, 1, null, new byte[0], 1_700_000_000_000L), request,
+                new PolicyDecision(policy, List.of(), null), ErrorCode.GENERATION_FAILED, "test", 1_700_000_000_100L);
         var records = new OutputRecords(new OutputRecords.Topics("in", "results", "audit", "dlq"),
                 new OutputRecords.GatewayInfo("test", Map.of()));
         var audit = records.records(outcome).stream().filter(r -> r.topic().equals("audit")).findFirst().orElseThrow();

@@ -111,15 +111,25 @@ public final class EmbeddedKafka implements AutoCloseable {
         createTopics(bootstrapServers(), topics, (short) 1);
     }
 
+    /** Creates the crash-loop breaker's compacted attempts topic if it does not exist. */
+    public void createCompactedTopic(String name, int partitions) {
+        createTopics(bootstrapServers(), Map.of(name, partitions), (short) 1, Map.of("cleanup.policy", "compact"));
+    }
+
     /** Creates missing topics on any cluster. */
     public static void createTopics(String bootstrap, Map<String, Integer> topics, short replication) {
+        createTopics(bootstrap, topics, replication, Map.of());
+    }
+
+    /** Creates missing topics on any cluster, each with these topic configs. */
+    public static void createTopics(String bootstrap, Map<String, Integer> topics, short replication, Map<String, String> configs) {
         Properties p = new Properties();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         try (Admin admin = Admin.create(p)) {
             List<NewTopic> missing = new ArrayList<>();
             var existing = admin.listTopics().names().get();
             topics.forEach((name, partitions) -> {
-                if (!existing.contains(name)) missing.add(new NewTopic(name, partitions, replication));
+                if (!existing.contains(name)) missing.add(new NewTopic(name, partitions, replication).configs(configs));
             });
             if (missing.isEmpty()) return;
             try {

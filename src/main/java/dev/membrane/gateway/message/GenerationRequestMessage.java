@@ -18,8 +18,23 @@ package dev.membrane.gateway.message;
  * @param scheduler      pndm, ddim or euler
  * @param numImages      images to generate
  * @param model          model id from the model catalog
+ * @param deadlineMs     epoch ms after which nobody waits for the answer ({@code deadlineMs}, or the record's
+ *                       timestamp + {@code ttlMs}); {@link #NO_DEADLINE} when neither is given
  */
 public record GenerationRequestMessage(String requestId, String tenant, String app, String prompt, String negativePrompt,
                                        int width, int height, int steps, double guidanceScale, long seed, boolean seedGiven,
-                                       String scheduler, int numImages, String model) {
+                                       String scheduler, int numImages, String model, long deadlineMs) {
+    public static final long NO_DEADLINE = Long.MAX_VALUE;
+
+    /** The request as it was before deadlines existed. */
+    public GenerationRequestMessage(String requestId, String tenant, String app, String prompt, String negativePrompt,
+                                    int width, int height, int steps, double guidanceScale, long seed, boolean seedGiven,
+                                    String scheduler, int numImages, String model) {
+        this(requestId, tenant, app, prompt, negativePrompt, width, height, steps, guidanceScale, seed, seedGiven, scheduler,
+                numImages, model, NO_DEADLINE);
+    }
+
+    public boolean expiredAt(long nowMs) {
+        return nowMs > deadlineMs;
+    }
 }

@@ -14,6 +14,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.internals.RecordHeader;
 
+import dev.membrane.gateway.outcome.Applied;
+import dev.membrane.gateway.outcome.BatchTimings;
+import dev.membrane.gateway.outcome.BoundedText;
+import dev.membrane.gateway.outcome.ImageOut;
+import dev.membrane.gateway.outcome.Outcome;
+import dev.membrane.gateway.outcome.Received;
 import dev.membrane.policy.Policy;
 
 /**
@@ -32,8 +38,16 @@ public final class OutputRecords {
     public record ModelInfo(String id, Map<String, String> fileSha256) {
     }
 
-    /** Topic names. */
-    public record Topics(String requests, String results, String audit, String deadLetters) {
+    /**
+     * Topic names.
+     *
+     * @param attempts the compacted topic of the crash-loop breaker's marks
+     */
+    public record Topics(String requests, String results, String audit, String deadLetters, String attempts) {
+        /** With the attempts topic named after the requests topic. */
+        public Topics(String requests, String results, String audit, String deadLetters) {
+            this(requests, results, audit, deadLetters, requests + ".attempts");
+        }
     }
 
     private final Topics topics;
@@ -44,22 +58,46 @@ public final class OutputRecords {
         this.info = info;
     }
 
+    /** Records of one outcome: result (unless duplicate or id unknown), audit, and the dead letter where its code says so. */
+    public Topics topics() {
+        return topics;
+    }
+
     public List<ProducerRecord<String, byte[]>> records(Outcome o) {
         List<ProducerRecord<String, byte[]>> out = new ArrayList<>();
-        String key = o.requestId() != null ? o.requestId()
-                : o.source().topic() + "-" + o.source().partition() + "-" + o.source().offset();
-        if (o.requestId() != null) out.add(new ProducerRecord<>(topics.results(), key, bytes(result(o))));
+        String key = key(o);
+        if (o.publishesResult()) out.add(new ProducerRecord<>(topics.results(), key, bytes(result(o))));
         out.add(new ProducerRecord<>(topics.audit(), key, bytes(audit(o))));
-        if (o.deadLetter()) {
-            ProducerRecord<String, byte[]> dlq = new ProducerRecord<>(topics.deadLetters(), null, o.originalValue());
-            dlq.headers().add(new RecordHeader("membrane.reason", (o.errorCode() + ": " + o.errorMessage()).getBytes(StandardCharsets.UTF_8)));
-            dlq.headers().add(new RecordHeader("membrane.original.topic", o.source().topic().getBytes(StandardCharsets.UTF_8)));
-            dlq.headers().add(new RecordHeader("membrane.original.partition", Integer.toString(o.source().partition()).getBytes(StandardCharsets.UTF_8)));
-            dlq.headers().add(new RecordHeader("membrane.original.offset", Long.toString(o.source().offset()).getBytes(StandardCharsets.UTF_8)));
-            if (o.originalKey() != null) dlq.headers().add(new RecordHeader("membrane.original.key", o.originalKey()));
-            out.add(dlq);
-        }
+        if (o.deadLetters()) out.add(deadLetter(o, true));
         return out;
+    }
+
+    /** The Kafka key of an outcome's records: the request id, else the input's position. */
+    public static String key(Outcome o) {
+        Received in = o.input();
+        return o.requestId() != null ? o.requestId() : in.topic() + "-" + in.partition() + "-" + in.offset();
+    }
+
+    /**
+     * The dead letter: the original value (unless {@code withValue} is false, for an original so large that the
+     * dead-letter topic would refuse it) and headers saying why and where from, every header bounded.
+     */
+    public ProducerRecord<String, byte[]> deadLetter(Outcome o, boolean withValue) {
+        Received in = o.input();
+        ProducerRecord<String, byte[]> dlq = new ProducerRecord<>(topics.deadLetters(), null, withValue ? in.value() : null);
+        dlq.headers().add(new RecordHeader("membrane.reason", (o.code() + ": " + o.message()).getBytes(StandardCharsets.UTF_8)));
+        dlq.headers().add(new RecordHeader("membrane.original.topic", in.topic().getBytes(StandardCharsets.UTF_8)));
+        dlq.headers().add(new RecordHeader("membrane.original.partition", Integer.toString(in.partition()).getBytes(StandardCharsets.UTF_8)));
+        dlq.headers().add(new RecordHeader("membrane.original.offset", Long.toString(in.offset()).getBytes(StandardCharsets.UTF_8)));
+        if (in.key() != null) {
+            byte[] k = in.key().length <= BoundedText.QUOTE ? in.key() : java.util.Arrays.copyOf(in.key(), BoundedText.QUOTE);
+            dlq.headers().add(new RecordHeader("membrane.original.key", k));
+        }
+        if (!withValue && in.value() != null) {
+            dlq.headers().add(new RecordHeader("membrane.original.value-omitted",
+                    (in.value().length + " bytes: over the dead-letter topic's limit; read it at the original offset").getBytes(StandardCharsets.UTF_8)));
+        }
+        return dlq;
     }
 
     ObjectNode result(Outcome o) {
@@ -67,7 +105,7 @@ public final class OutputRecords {
         r.put("requestId", o.requestId());
         r.put("status", o.status().name());
         ArrayNode images = r.putArray("images");
-        for (Outcome.ImageOut img : o.images()) {
+        for (ImageOut img : o.images()) {
             ObjectNode i = images.addObject();
             i.put("mediaType", "image/png");
             i.put("data", Base64.getEncoder().encodeToString(img.png()));
@@ -76,10 +114,10 @@ public final class OutputRecords {
             i.put("height", img.height());
             i.put("seed", img.seed());
         }
-        if (o.status() != Outcome.Status.COMPLETED) {
+        if (o.code() != null) {
             ObjectNode e = r.putObject("error");
-            e.put("code", o.errorCode());
-            e.put("message", o.errorMessage());
+            e.put("code", o.code().name());
+            e.put("message", o.message());
         }
         Policy p = o.decision() == null ? null : o.decision().policy();
         if (p != null) {
@@ -100,7 +138,7 @@ public final class OutputRecords {
         a.put("tenant", req != null ? req.tenant() : null);
         a.put("app", req != null ? req.app() : null);
         a.put("status", o.status().name());
-        a.put("reason", o.status() == Outcome.Status.COMPLETED ? null : o.errorCode() + ": " + o.errorMessage());
+        a.put("reason", o.code() == null ? null : o.code() + ": " + o.message());
         Policy p = o.decision() == null ? null : o.decision().policy();
         if (req != null) {
             a.put("promptSha256", sha256(req.prompt()));
@@ -134,9 +172,10 @@ public final class OutputRecords {
             a.put("numImages", req.numImages());
             a.put("width", req.width());
             a.put("height", req.height());
+            if (req.deadlineMs() != GenerationRequestMessage.NO_DEADLINE) a.put("deadline", Instant.ofEpochMilli(req.deadlineMs()).toString());
         }
         ArrayNode adapters = a.putArray("adapters");
-        for (Outcome.AppliedAdapterOut ad : o.adapters()) {
+        for (Applied ad : o.adapters()) {
             ObjectNode n = adapters.addObject();
             n.put("concept", ad.concept());
             n.put("category", ad.category());
@@ -146,7 +185,7 @@ public final class OutputRecords {
             putScore(n, "st", ad.st());
             n.put("gamma", ad.gamma());
         }
-        Outcome.BatchTimings t = o.timings();
+        BatchTimings t = o.timings();
         if (t != null) {
             a.put("device", t.device());
             a.put("executionProvider", t.executionProvider());
@@ -161,17 +200,17 @@ public final class OutputRecords {
             timings.put("denoising", round(t.denoisingMs()));
             timings.put("decoding", round(t.decodingMs()));
         }
-        timings.put("total", round(o.completedAtMs() - o.receivedAtMs()));
+        timings.put("total", round(o.completedAtMs() - o.input().receivedAtMs()));
         ArrayNode shas = a.putArray("imageSha256");
         o.images().forEach(i -> shas.add(i.sha256()));
         ObjectNode ts = a.putObject("timestamps");
-        ts.put("recordTimestamp", Instant.ofEpochMilli(o.source().timestamp()).toString());
-        ts.put("receivedAt", Instant.ofEpochMilli(o.receivedAtMs()).toString());
+        ts.put("recordTimestamp", Instant.ofEpochMilli(o.input().timestamp()).toString());
+        ts.put("receivedAt", Instant.ofEpochMilli(o.input().receivedAtMs()).toString());
         ts.put("completedAt", Instant.ofEpochMilli(o.completedAtMs()).toString());
         ObjectNode src = a.putObject("source");
-        src.put("topic", o.source().topic());
-        src.put("partition", o.source().partition());
-        src.put("offset", o.source().offset());
+        src.put("topic", o.input().topic());
+        src.put("partition", o.input().partition());
+        src.put("offset", o.input().offset());
         return a;
     }
 

@@ -1,21 +1,19 @@
 package dev.membrane.gateway.message;
 
-/**
- * A request the gateway refuses, with a stable code and a message for the producer.
- * Codes: {@code INVALID_JSON}, {@code MISSING_FIELD}, {@code INVALID_FIELD}, {@code OUT_OF_BOUNDS},
- * {@code UNKNOWN_MODEL}, {@code NO_POLICY}, {@code POLICY_REFUSED}.
- */
+import dev.membrane.gateway.outcome.ErrorCode;
+
+/** A record that fails validation, with a stable code and a message for the producer. */
 public final class Rejection extends RuntimeException {
-    private final String code;
+    private final ErrorCode code;
     private final String requestId;
 
-    public Rejection(String code, String message, String requestId) {
+    public Rejection(ErrorCode code, String message, String requestId) {
         super(message, null, false, false);
         this.code = code;
         this.requestId = requestId;
     }
 
-    public String code() {
+    public ErrorCode code() {
         return code;
     }
 

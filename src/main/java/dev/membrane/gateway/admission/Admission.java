@@ -1,0 +1,103 @@
+package dev.membrane.gateway.admission;
+
+import java.util.Map;
+import java.util.logging.Logger;
+
+import dev.membrane.gateway.WorkItem;
+import dev.membrane.gateway.message.GenerationRequestMessage;
+import dev.membrane.gateway.message.Rejection;
+import dev.membrane.gateway.message.RequestParser;
+import dev.membrane.gateway.outcome.ErrorCode;
+import dev.membrane.gateway.outcome.Outcome;
+import dev.membrane.gateway.outcome.Outcomes;
+import dev.membrane.gateway.outcome.Received;
+import dev.membrane.policy.PolicyDecision;
+import dev.membrane.policy.PolicyStore;
+
+/**
+ * The broker-free step between reading a record and queueing its work: parse, deduplicate, deadline, policy,
+ * adapter slots and memory budget, in that order. Confined to the Kafka loop thread (the duplicate window is).
+ */
+public final class Admission {
+    private static final Logger LOG = Logger.getLogger(Admission.class.getName());
+
+    /** What admission decided. */
+    public sealed interface Result permits Admitted, Refused {
+    }
+
+    public record Admitted(WorkItem item) implements Result {
+    }
+
+    /** Ended before any work, with this outcome. */
+    public record Refused(Outcome outcome) implements Result {
+    }
+
+    /** What admission needs to know of a served model. */
+    public interface ModelCapacity {
+        /** Adapter slots of its prepared UNet. */
+        int slots();
+
+        /** Most images of this request one batch can hold within the memory budget; 0 if not even one. */
+        int imagesPerBatch(GenerationRequestMessage request);
+
+        /** Why not even one image fits (for the OVER_BUDGET reason). */
+        String budgetReason(GenerationRequestMessage request);
+    }
+
+    private final RequestParser parser;
+    private final PolicyStore policies;
+    private final Map<String, ModelCapacity> models;
+    private final RecentRequests recent;
+
+    public Admission(RequestParser parser, PolicyStore policies, Map<String, ModelCapacity> models, RecentRequests recent) {
+        this.parser = parser;
+        this.policies = policies;
+        this.models = Map.copyOf(models);
+        this.recent = recent;
+    }
+
+    public RecentRequests recent() {
+        return recent;
+    }
+
+    public Result admit(Received in, long nowMs) {
+        GenerationRequestMessage req;
+        try {
+            // ttlMs counts from the record's timestamp; a record without one (-1) counts from its reading
+            req = parser.parse(in.value(), in.timestamp() >= 0 ? in.timestamp() : in.receivedAtMs());
+        } catch (Rejection e) {
+            RecentRequests.Seen first = e.requestId() == null ? null : recent.find(in.partition(), e.requestId(), nowMs);
+            // a malformed record must not publish a REJECTED over another record's result under the same key
+            if (first != null) return new Refused(Outcomes.duplicate(in, e.requestId(), null, describe(first), nowMs));
+            return new Refused(Outcomes.invalid(in, e, nowMs));
+        }
+        RecentRequests.Seen first = recent.find(in.partition(), req.requestId(), nowMs);
+        if (first != null) return new Refused(Outcomes.duplicate(in, req.requestId(), req, describe(first), nowMs));
+        if (req.expiredAt(nowMs)) return new Refused(Outcomes.expired(in, req, null, req.deadlineMs(), nowMs));
+
+        PolicyDecision decision = policies.decide(req.tenant(), req.app());
+        if (decision.refusal() != null) {
+            ErrorCode code = decision.policy() == null ? ErrorCode.NO_POLICY : ErrorCode.POLICY_REFUSED;
+            return refuse(in, req, decision, code, decision.refusal(), nowMs);
+        }
+        ModelCapacity model = models.get(req.model());
+        int needed = decision.policy().stacking().slotsNeeded(decision.adapters().stream().map(a -> a.file().rank()).toList());
+        if (needed > model.slots()) {
+            return refuse(in, req, decision, ErrorCode.POLICY_REFUSED, "policy '" + decision.policy().id() + "' needs " + needed
+                    + " adapter slots; model '" + req.model() + "' is prepared with " + model.slots(), nowMs);
+        }
+        int perBatch = model.imagesPerBatch(req);
+        if (perBatch < 1) return refuse(in, req, decision, ErrorCode.OVER_BUDGET, model.budgetReason(req), nowMs);
+        recent.inFlight(in.partition(), req.requestId(), in.position(), nowMs);
+        return new Admitted(new WorkItem(in, req, decision, Math.min(perBatch, req.numImages())));
+    }
+
+    private static Refused refuse(Received in, GenerationRequestMessage req, PolicyDecision d, ErrorCode code, String why, long nowMs) {
+        LOG.warning(in.position() + " refused (" + code + "): " + why);
+        return new Refused(Outcomes.refused(in, req, d, code, why, nowMs));
+    }
+
+    private static String describe(RecentRequests.Seen s) {
+        return (s.state() == RecentRequests.State.IN_FLIGHT ? "in flight" : "completed") + " at " + s.position();
+    }
+}

@@ -1,0 +1,40 @@
+package dev.membrane.gateway.publish;
+
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.FencedInstanceIdException;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.InvalidRecordException;
+import org.apache.kafka.common.errors.OutOfOrderSequenceException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.RecordBatchTooLargeException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.UnsupportedVersionException;
+
+/**
+ * The three kinds of publishing failure, as Kafka's {@code ExactlyOnceMessageProcessor} tells them apart: fatal
+ * ones end the producer (another instance took over, or the principal may not write), a record-level refusal is
+ * about one record and must not hold back the others, and everything else aborts the transaction and is retried.
+ */
+public enum PublishFailure {
+    /** Stop the instance and fail liveness: retrying cannot succeed with this producer. */
+    FATAL,
+    /** The broker or producer refuses this one record; its outcome is converted and the rest retried at once. */
+    RECORD_REFUSED,
+    /** Abort, back off, retry. */
+    RETRIABLE;
+
+    public static PublishFailure of(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException || t instanceof FencedInstanceIdException
+                    || t instanceof OutOfOrderSequenceException || t instanceof AuthorizationException
+                    || t instanceof AuthenticationException || t instanceof UnsupportedVersionException) {
+                return FATAL;
+            }
+            if (t instanceof RecordTooLargeException || t instanceof RecordBatchTooLargeException || t instanceof InvalidRecordException) {
+                return RECORD_REFUSED;
+            }
+        }
+        return RETRIABLE;
+    }
+}

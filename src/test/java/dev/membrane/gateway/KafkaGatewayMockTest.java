@@ -1,0 +1,240 @@
+package dev.membrane.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.membrane.gateway.message.OutputRecords;
+import dev.membrane.gateway.message.RequestLimits;
+import dev.membrane.gateway.publish.TopicLimits;
+import dev.membrane.spm.catalog.AdapterCatalog;
+
+/**
+ * The Kafka loop against Kafka's MockConsumer and MockProducer: publishing classes (record refusal, abortable,
+ * fatal), duplicates, deadlines, poison pills, rebalance and pause/resume, with the tiny model generating for real.
+ */
+class KafkaGatewayMockTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final OutputRecords.Topics TOPICS = new OutputRecords.Topics("in", "results", "audit", "dlq", "attempts");
+    private final MockKafka kafka = new MockKafka("in", "attempts", 2);
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private KafkaGateway gateway;
+
+    private KafkaGateway start(Path dir, int maxInFlight) throws Exception {
+        RequestLimits limits = new RequestLimits(500, 256, 256 * 256, 50, 4, 64, 4, 7.5, 30, "ddim", "tiny", Set.of("tiny"));
+        GatewaySettings s = GatewaySettings.builder("mock:9092", TOPICS, limits).instanceId("mock").maxBatchWaitMs(0)
+                .maxInFlight(maxInFlight).publishMaxAttempts(5).build();
+        var policies = GatewayHarness.policies(dir, AdapterCatalog.load(Path.of("adapters/catalog.json")));
+        gateway = new KafkaGateway(s, Map.of("tiny", GatewayHarness.model()), ServedModel.unbudgeted(Map.of("tiny", GatewayHarness.model()), 8),
+                policies, new GatewayMetrics(registry), kafka);
+        gateway.start();
+        return gateway;
+    }
+
+    @AfterEach
+    void stop() {
+        if (gateway != null) gateway.closeAbruptly();
+    }
+
+    private static void await(BooleanSupplier done, String what) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (!done.getAsBoolean()) {
+            if (System.currentTimeMillis() > deadline) throw new AssertionError("timed out waiting for " + what);
+            Thread.sleep(20);
+        }
+    }
+
+    private List<JsonNode> json(String topic) {
+        return kafka.committed(topic).stream().map(r -> {
+            try {
+                return JSON.readTree(r.value());
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        }).toList();
+    }
+
+    private static String request(String id, int images) {
+        return "{\"requestId\":\"" + id + "\",\"tenant\":\"t\",\"prompt\":\"a cat\",\"seed\":1,\"steps\":2,\"numImages\":" + images + "}";
+    }
+
+    private double completedCount() {
+        var c = registry.find("membrane.requests").tag("status", "COMPLETED").counter();
+        return c == null ? 0 : c.count();
+    }
+
+    @Test
+    void aResultOverItsTopicsLimitFailsAloneWithoutImagesAndTheOtherPartitionFlows(@TempDir Path dir) throws Exception {
+        start(dir, 32);
+        // one image's result fits, four images' do not
+        kafka.limits = topic -> topic.equals("results") ? 40_000 : TopicLimits.BROKER_DEFAULT;
+        kafka.assign(0, 1);
+        kafka.add(0, 0, "big", request("big", 4));
+        kafka.add(1, 0, "small", request("small", 1));
+        await(() -> json("results").size() == 2, "two results");
+        JsonNode big = json("results").stream().filter(r -> r.get("requestId").asText().equals("big")).findFirst().orElseThrow();
+        JsonNode small = json("results").stream().filter(r -> r.get("requestId").asText().equals("small")).findFirst().orElseThrow();
+        assertEquals("FAILED", big.get("status").asText());
+        assertEquals("OUTPUT_TOO_LARGE", big.get("error").get("code").asText());
+        assertEquals(0, big.get("images").size(), "no image bytes");
+        assertEquals("COMPLETED", small.get("status").asText());
+        MessageSchemas.assertValid("result.schema.json", big);
+        List<ProducerRecord<String, byte[]>> dlq = kafka.committed("dlq");
+        assertEquals(1, dlq.size());
+        assertTrue(dlq.get(0).value().length < 1000, "the dead letter carries the request, not the images");
+        assertEquals(1.0, completedCount(), "only the published COMPLETED is counted");
+    }
+
+    @Test
+    void aRecordTheBrokerRefusesIsConvertedAndTheOthersArePublishedAtOnce(@TempDir Path dir) throws Exception {
+        start(dir, 32);
+        kafka.brokerRefuses(r -> r.topic().equals("results") && r.key().equals("huge") && r.value().length > 5_000);
+        kafka.assign(0, 1);
+        kafka.add(0, 0, "huge", request("huge", 2));
+        kafka.add(1, 0, "fine", request("fine", 1));
+        await(() -> json("results").size() == 2, "two results");
+        var byId = new java.util.HashMap<String, JsonNode>();
+        json("results").forEach(r -> byId.put(r.get("requestId").asText(), r));
+        assertEquals("OUTPUT_TOO_LARGE", byId.get("huge").get("error").get("code").asText());
+        assertEquals("COMPLETED", byId.get("fine").get("status").asText());
+        assertTrue(kafka.producer.transactionAborted() || kafka.producer.commitCount() >= 1);
+        assertTrue(gateway.live());
+    }
+
+    @Test
+    void anAbortableFailureIsRetriedAndCountsNothingUntilPublished(@TempDir Path dir) throws Exception {
+        start(dir, 32);
+        kafka.producer.commitTransactionException = new TimeoutException("broker away");
+        kafka.assign(0);
+        kafka.add(0, 0, "r1", request("r1", 1));
+        await(() -> kafka.producer.transactionAborted(), "an aborted transaction");
+        Thread.sleep(300);
+        assertEquals(0.0, completedCount(), "not published, not completed");
+        assertTrue(json("results").isEmpty());
+        kafka.producer.commitTransactionException = null;
+        await(() -> json("results").size() == 1, "the result after the retry");
+        assertEquals(1.0, completedCount());
+        assertTrue(gateway.live());
+    }
+
+    @Test
+    void fencingIsFatalAndFailsLiveness(@TempDir Path dir) throws Exception {
+        start(dir, 32);
+        kafka.assign(0);
+        kafka.add(0, 0, "r1", request("r1", 1));
+        await(() -> json("results").size() == 1, "the first result");
+        kafka.producer.fenceProducer();
+        kafka.add(0, 1, "r2", request("r2", 1));
+        await(() -> !gateway.live(), "liveness to fail");
+        assertNotNull(gateway.fatal());
+        assertTrue(gateway.fatal().contains("fenced") || gateway.fatal().contains("Fenced"), gateway.fatal());
+        assertFalse(gateway.ready());
+    }
+
+    @Test
+    void aDuplicateIdIsAuditedOnlyAndNeverSupersedesTheFirst(@TempDir Path dir) throws Exception {
+        start(dir, 32);
+        kafka.assign(0);
+        kafka.add(0, 0, "same", request("same", 1));
+        // a malformed record reusing the id, then a valid one
+        kafka.add(0, 1, "same", "{\"requestId\":\"same\",\"prompt\":\"x\",\"width\":65}");
+        kafka.add(0, 2, "same", request("same", 1));
+        await(() -> json("audit").size() == 3, "three audit records");
+        List<JsonNode> results = json("results");
+        assertEquals(1, results.size(), "one result for the id");
+        assertEquals("COMPLETED", results.get(0).get("status").asText());
+        List<String> statuses = json("audit").stream().map(a -> a.get("status").asText()).sorted().toList();
+        assertEquals(List.of("COMPLETED", "DUPLICATE", "DUPLICATE"), statuses);
+        json("audit").forEach(a -> MessageSchemas.assertValid("audit.schema.json", a));
+        assertTrue(kafka.committed("dlq").isEmpty());
+    }
+
+    @Test
+    void aRequestPastItsDeadlineExpiresWithoutGeneration(@TempDir Path dir) throws Exception {
+        start(dir, 32);
+        kafka.assign(0);
+        kafka.add(0, 0, "late", "{\"requestId\":\"late\",\"tenant\":\"t\",\"prompt\":\"a cat\",\"steps\":2,\"deadlineMs\":1000}");
+        kafka.add(0, 1, "ok", "{\"requestId\":\"ok\",\"tenant\":\"t\",\"prompt\":\"a cat\",\"steps\":2,\"ttlMs\":600000}");
+        await(() -> json("results").size() == 2, "two results");
+        var byId = new java.util.HashMap<String, JsonNode>();
+        json("results").forEach(r -> byId.put(r.get("requestId").asText(), r));
+        assertEquals("EXPIRED", byId.get("late").get("status").asText());
+        assertEquals("DEADLINE_EXCEEDED", byId.get("late").get("error").get("code").asText());
+        assertEquals("COMPLETED", byId.get("ok").get("status").asText());
+        MessageSchemas.assertValid("result.schema.json", byId.get("late"));
+    }
+
+    @Test
+    void aRecordInFlightAtTwoDeathsIsDeadLetteredAsPoison(@TempDir Path dir) throws Exception {
+        // the attempts topic says offset 0 of partition 0 was in flight when two processes died
+        kafka.attemptsReader.updateEndOffsets(Map.of(new TopicPartition("attempts", 0), 1L));
+        kafka.attemptsReader.schedulePollTask(() -> kafka.attemptsReader.addRecord(new ConsumerRecord<>("attempts", 0, 0, "in-0-0", "2".getBytes())));
+        start(dir, 32);
+        kafka.assign(0);
+        kafka.add(0, 0, "boom", request("boom", 1));
+        kafka.add(0, 1, "next", request("next", 1));
+        await(() -> json("audit").size() == 2, "two audit records");
+        List<ProducerRecord<String, byte[]>> dlq = kafka.committed("dlq");
+        assertEquals(1, dlq.size());
+        String reason = new String(dlq.get(0).headers().lastHeader("membrane.reason").value());
+        assertTrue(reason.startsWith("POISON"), reason);
+        // the next record was marked before its work and its mark is cleared with its result
+        assertTrue(kafka.attemptsProducer.history().stream().anyMatch(r -> r.key().equals("in-0-1") && "1".equals(new String(r.value()))));
+        assertTrue(kafka.committed("attempts").stream().anyMatch(r -> r.key().equals("in-0-1") && r.value() == null));
+    }
+
+    @Test
+    void anOversizedFieldIsQuotedBoundedAndThePartitionKeepsFlowing(@TempDir Path dir) throws Exception {
+        start(dir, 32);
+        kafka.assign(0);
+        kafka.add(0, 0, "s", "{\"requestId\":\"s\",\"prompt\":\"x\",\"scheduler\":\"" + "z".repeat(600_000) + "\"}");
+        kafka.add(0, 1, "after", request("after", 1));
+        await(() -> json("results").size() == 2, "two results");
+        var dlq = kafka.committed("dlq");
+        assertEquals(1, dlq.size());
+        String reason = new String(dlq.get(0).headers().lastHeader("membrane.reason").value());
+        assertTrue(reason.length() < 1200, "reason of " + reason.length() + " characters");
+        assertTrue(reason.startsWith("INVALID_FIELD"), reason);
+    }
+
+    @Test
+    void theConsumerPausesAtMaxInFlightAndResumes(@TempDir Path dir) throws Exception {
+        start(dir, 2);
+        kafka.assign(0);
+        for (int i = 0; i < 6; i++) kafka.add(0, i, "p" + i, request("p" + i, 1));
+        await(() -> !kafka.consumer.paused().isEmpty(), "a pause");
+        await(() -> json("results").size() == 6, "every result");
+        await(() -> kafka.consumer.paused().isEmpty(), "resume");
+    }
+
+    @Test
+    void aRevokedPartitionsUnpublishedWorkIsDroppedForTheNewOwner(@TempDir Path dir) throws Exception {
+        start(dir, 32);
+        kafka.assign(0, 1);
+        kafka.add(0, 0, "a", request("a", 1));
+        await(() -> json("results").size() == 1, "a's result");
+        // partition 0 moves away; records read afterwards on it must not be published by this instance
+        kafka.consumer.schedulePollTask(() -> kafka.consumer.rebalance(List.of(new TopicPartition("in", 1))));
+        kafka.add(1, 0, "b", request("b", 1));
+        await(() -> json("results").size() == 2, "b's result");
+        assertEquals(Set.of("a", "b"), Set.copyOf(json("results").stream().map(r -> r.get("requestId").asText()).toList()));
+    }
+}
