@@ -21,6 +21,7 @@ import dev.membrane.diffusion.ModelFolder;
 import dev.membrane.diffusion.scheduler.SchedulerConfig;
 import dev.membrane.diffusion.scheduler.SchedulerKind;
 import dev.membrane.edge.GatewayState;
+import dev.membrane.edge.ShutdownSignals;
 import dev.membrane.gateway.GatewayMetrics;
 import dev.membrane.gateway.GatewaySettings;
 import dev.membrane.gateway.KafkaGateway;
@@ -64,6 +65,7 @@ public class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        ShutdownSignals.install(() -> Quarkus.asyncExit(0));
         Path data = config.dataDir();
         Files.createDirectories(data);
         OrtRuntime runtime = OrtRuntime.create(config.runtimeConfig());
@@ -125,8 +127,14 @@ public class ServeCommand implements Callable<Integer> {
         LOG.info("stopping: draining in-flight requests");
         reload.shutdownNow();
         gateway.close();
+        if (!gateway.workersStopped()) {
+            // closing sessions under a running worker is the crash this shutdown exists to avoid
+            LOG.severe("a worker is still inside ONNX Runtime after the drain; exiting without closing sessions");
+            Runtime.getRuntime().halt(1);
+        }
         models.values().forEach(ServedModel::close);
         if (embedded != null) embedded.close();
+        LOG.info("stopped: every session closed");
         return 0;
     }
 

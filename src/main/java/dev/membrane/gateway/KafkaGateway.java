@@ -303,6 +303,7 @@ public final class KafkaGateway implements AutoCloseable {
             if (admitted.isEmpty()) return;
             ledger.started(admitted.stream().map(WorkItem::input).toList());
             admitted.forEach(batcher::add);
+            LOG.info(() -> "admitted " + admitted.size() + " requests: " + admitted.stream().map(w -> w.request().requestId()).toList());
         }
 
         private void publish() {

@@ -1,0 +1,269 @@
+package dev.membrane.faults;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.membrane.gateway.GatewayMetrics;
+import dev.membrane.gateway.GatewaySettings;
+import dev.membrane.gateway.KafkaGateway;
+import dev.membrane.gateway.ServedModel;
+import dev.membrane.gateway.message.OutputRecords;
+import dev.membrane.gateway.message.RequestLimits;
+import dev.membrane.policy.PolicyStore;
+import dev.membrane.spm.catalog.AdapterCatalog;
+import dev.membrane.testing.TinyModel;
+
+/**
+ * Faults that need processes: a broker in its own process (frozen with SIGSTOP, thawed with SIGCONT), the packaged
+ * gateway as a subprocess (SIGTERM with work in flight; SIGKILL with another instance taking over).
+ */
+class FaultsIT {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static Path root;
+    private static BrokerProcess broker;
+
+    @BeforeAll
+    static void startBroker() throws Exception {
+        root = Files.createTempDirectory("membrane-faults-");
+        Map<String, Integer> topics = new HashMap<>();
+        for (String t : List.of("drain", "ready", "takeover")) {
+            topics.put(t + ".requests", 2);
+            topics.put(t + ".results", 2);
+            topics.put(t + ".audit", 2);
+            topics.put(t + ".dlq", 1);
+            topics.put(t + ".requests.attempts", 2);
+        }
+        broker = BrokerProcess.start(root.resolve("broker"), freePort(), topics);
+    }
+
+    @AfterAll
+    static void stopBroker() throws Exception {
+        if (broker != null) broker.close();
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static OutputRecords.Topics topics(String prefix) {
+        return new OutputRecords.Topics(prefix + ".requests", prefix + ".results", prefix + ".audit", prefix + ".dlq");
+    }
+
+    private static String request(String id, int steps, int side, int images) {
+        return "{\"requestId\":\"" + id + "\",\"tenant\":\"t\",\"prompt\":\"a photo of a cat\",\"seed\":7,\"steps\":" + steps
+                + ",\"width\":" + side + ",\"height\":" + side + ",\"numImages\":" + images + "}";
+    }
+
+    private static void send(String topic, Integer partition, String id, String json) throws Exception {
+        Properties pp = new Properties();
+        pp.put("bootstrap.servers", broker.bootstrapServers());
+        pp.put("acks", "all");
+        try (var producer = new KafkaProducer<String, String>(pp, new StringSerializer(), new StringSerializer())) {
+            producer.send(new ProducerRecord<>(topic, partition, id, json)).get();
+        }
+    }
+
+    /** Committed values of a topic, until {@code count} distinct keys or the timeout. */
+    private static Map<String, JsonNode> read(String topic, int count, long timeoutMs) throws Exception {
+        Properties cp = new Properties();
+        cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        cp.put(ConsumerConfig.GROUP_ID_CONFIG, "faults-reader-" + System.nanoTime());
+        cp.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        Map<String, JsonNode> out = new HashMap<>();
+        try (var consumer = new KafkaConsumer<String, String>(cp, new StringDeserializer(), new StringDeserializer())) {
+            // assigned, not subscribed: no group join, so the time measured is the gateway's, not the reader's
+            var parts = consumer.partitionsFor(topic).stream().map(i -> new org.apache.kafka.common.TopicPartition(topic, i.partition())).toList();
+            consumer.assign(parts);
+            consumer.seekToBeginning(parts);
+            long until = System.currentTimeMillis() + timeoutMs;
+            while (out.size() < count && System.currentTimeMillis() < until) {
+                for (var r : consumer.poll(Duration.ofMillis(200))) out.put(r.key(), JSON.readTree(r.value()));
+            }
+        }
+        return out;
+    }
+
+    private static Process serve(Path dir, String prefix, String instance, int httpPort) throws IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        OutputRecords.Topics t = topics(prefix);
+        ProcessBuilder pb = new ProcessBuilder(java, "-XX:ErrorFile=" + dir.resolve("hs_err_%p.log"),
+                "-Dmembrane.data-dir=" + dir.resolve("data"), "-Dmembrane.kafka.bootstrap-servers=" + broker.bootstrapServers(),
+                "-Dquarkus.http.port=" + httpPort, "-Dmembrane.gateway.instance-id=" + instance, "-Dmembrane.device=cpu",
+                "-Dmembrane.gateway.group-id=" + prefix + "-group", "-Dmembrane.topics.requests=" + t.requests(),
+                "-Dmembrane.topics.results=" + t.results(), "-Dmembrane.topics.audit=" + t.audit(),
+                "-Dmembrane.topics.dead-letters=" + t.deadLetters(), "-Dmembrane.topics.attempts=" + t.attempts(),
+                "-jar", Path.of("target/quarkus-app/quarkus-run.jar").toAbsolutePath().toString());
+        pb.directory(dir.toFile()).redirectErrorStream(true).redirectOutput(dir.resolve("serve.log").toFile());
+        return pb.start();
+    }
+
+    private static void awaitReady(Process p, int httpPort, Path log) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        long deadline = System.currentTimeMillis() + 180_000;
+        while (System.currentTimeMillis() < deadline && p.isAlive()) {
+            try {
+                var r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/q/health/ready")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 200) return;
+            } catch (IOException notYet) {
+                // not listening yet
+            }
+            Thread.sleep(300);
+        }
+        throw new AssertionError("never ready: " + Files.readString(log));
+    }
+
+    private static void awaitLog(Path log, String text, long timeoutMs) throws Exception {
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        while (!Files.readString(log).contains(text)) {
+            if (System.currentTimeMillis() > deadline) throw new AssertionError("no '" + text + "' in: " + Files.readString(log));
+            Thread.sleep(100);
+        }
+    }
+
+    @Test
+    void sigtermWithWorkInFlightPublishesEveryRequestAndExitsZero(@TempDir Path dir) throws Exception {
+        int http = freePort();
+        Process p = serve(dir, "drain", "drain-1", http);
+        awaitReady(p, http, dir.resolve("serve.log"));
+        for (int i = 0; i < 5; i++) send("drain.requests", i % 2, "d" + i, request("d" + i, 40, 128, 2));
+        awaitLog(dir.resolve("serve.log"), "admitted", 60_000);
+        Thread.sleep(300);
+        p.destroy(); // SIGTERM, with the batch inside ONNX Runtime
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "serve must stop on SIGTERM");
+        String log = Files.readString(dir.resolve("serve.log"));
+        assertEquals(0, p.exitValue(), log);
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(List.of(), files.filter(f -> f.getFileName().toString().startsWith("hs_err")).toList(), "no JVM crash");
+        }
+        Map<String, JsonNode> results = read("drain.results", 5, 30_000);
+        assertEquals(Set.of("d0", "d1", "d2", "d3", "d4"), results.keySet(), log);
+        results.values().forEach(r -> assertEquals("COMPLETED", r.get("status").asText()));
+        assertTrue(log.contains("every session closed"), log);
+    }
+
+    @Test
+    void readinessTurnsFalseWhileTheBrokerIsFrozenAndReturnsWhenItThaws(@TempDir Path dir) throws Exception {
+        RequestLimits limits = new RequestLimits(500, 256, 256 * 256, 50, 4, 64, 4, 7.5, 30, "ddim", "tiny", Set.of("tiny"));
+        GatewaySettings s = GatewaySettings.builder(broker.bootstrapServers(), topics("ready"), limits).groupId("ready-group")
+                .instanceId("ready-1").brokerProbeIntervalMs(2_000).brokerUnreachableAfterMs(8_000).build();
+        Path policy = dir.resolve("policy.yaml");
+        Files.writeString(policy, "version: \"1\"\ndefaultPolicy: p\npolicies:\n  p: {concepts: [{id: nudity}]}\n");
+        ServedModel model = ServedModel.open("tiny", TinyModel.dir(), TinyModel.runtime(), 8);
+        KafkaGateway g = new KafkaGateway(s, Map.of("tiny", model), PolicyStore.open(policy, AdapterCatalog.load(Path.of("adapters/catalog.json"))),
+                new GatewayMetrics(new SimpleMeterRegistry()));
+        g.start();
+        try {
+            long deadline = System.currentTimeMillis() + 60_000;
+            while (!g.ready() && System.currentTimeMillis() < deadline) Thread.sleep(200);
+            assertTrue(g.ready(), g.healthDetail());
+            broker.freeze();
+            long frozenAt = System.currentTimeMillis();
+            try {
+                while (g.ready() && System.currentTimeMillis() - frozenAt < 30_000) Thread.sleep(200);
+                assertFalse(g.ready(), "still ready 30 s into a broker outage");
+                System.err.println("readiness turned false " + (System.currentTimeMillis() - frozenAt) + " ms after the broker froze");
+                assertTrue(g.live(), "a broker outage is not a reason to restart: " + g.healthDetail());
+            } finally {
+                broker.thaw();
+            }
+            long thawedAt = System.currentTimeMillis();
+            while (!g.ready() && System.currentTimeMillis() - thawedAt < 30_000) Thread.sleep(200);
+            assertTrue(g.ready(), "not ready 30 s after the broker came back: " + g.healthDetail());
+            send("ready.requests", 0, "after", request("after", 3, 64, 1));
+            assertEquals("COMPLETED", read("ready.results", 1, 60_000).get("after").get("status").asText());
+        } finally {
+            g.close();
+        }
+    }
+
+    @Test
+    void aKilledInstancesPartitionsAreServedByAnotherWithin15Seconds(@TempDir Path dir) throws Exception {
+        int http = freePort();
+        Process victim = serve(dir, "takeover", "victim", http);
+        awaitReady(victim, http, dir.resolve("serve.log"));
+        RequestLimits limits = new RequestLimits(2000, 1024, 1 << 20, 100, 4, 64, 4, 7.5, 30, "pndm", "tiny", Set.of("tiny"));
+        GatewaySettings s = GatewaySettings.builder(broker.bootstrapServers(), topics("takeover"), limits).groupId("takeover-group")
+                .instanceId("survivor").build();
+        Path policy = dir.resolve("policy.yaml");
+        Files.writeString(policy, "version: \"1\"\ndefaultPolicy: p\npolicies:\n  p: {concepts: [{id: nudity}]}\n");
+        ServedModel model = ServedModel.open("tiny", TinyModel.dir(), TinyModel.runtime(), 8);
+        KafkaGateway survivor = new KafkaGateway(s, Map.of("tiny", model), PolicyStore.open(policy, AdapterCatalog.load(Path.of("adapters/catalog.json"))),
+                new GatewayMetrics(new SimpleMeterRegistry()));
+        survivor.start();
+        try {
+            // both own a partition once each answers one of the two
+            Set<String> owners = new java.util.HashSet<>();
+            for (int round = 0; round < 20 && owners.size() < 2; round++) {
+                send("takeover.requests", 0, "w0-" + round, request("w0-" + round, 2, 64, 1));
+                send("takeover.requests", 1, "w1-" + round, request("w1-" + round, 2, 64, 1));
+                Map<String, JsonNode> audit = read("takeover.audit", 2 * (round + 1), 20_000);
+                audit.values().forEach(a -> owners.add(a.get("gatewayInstance").asText()));
+            }
+            assertEquals(Set.of("victim", "survivor"), owners, "both instances must own a partition first");
+            victim.destroyForcibly(); // SIGKILL: no leave, no commit, an open transaction possibly
+            long killedAt = System.currentTimeMillis();
+            send("takeover.requests", 0, "k0", request("k0", 2, 64, 1));
+            send("takeover.requests", 1, "k1", request("k1", 2, 64, 1));
+            Map<String, JsonNode> results = new HashMap<>();
+            while (results.size() < 2 && System.currentTimeMillis() - killedAt < 60_000) {
+                results.putAll(readOnly("takeover.results", Set.of("k0", "k1")));
+                Thread.sleep(100);
+            }
+            long takeoverMs = System.currentTimeMillis() - killedAt;
+            System.err.println("takeover after SIGKILL: both partitions answered " + takeoverMs + " ms after the kill");
+            Files.writeString(Path.of("target/takeover-ms.txt"), Long.toString(takeoverMs));
+            assertEquals(Set.of("k0", "k1"), results.keySet());
+            assertTrue(takeoverMs <= 15_000, "takeover took " + takeoverMs + " ms");
+        } finally {
+            victim.destroyForcibly();
+            survivor.close();
+        }
+    }
+
+    private static Map<String, JsonNode> readOnly(String topic, Set<String> keys) throws Exception {
+        Map<String, JsonNode> all = read(topic, Integer.MAX_VALUE, 300);
+        Map<String, JsonNode> out = new HashMap<>();
+        keys.forEach(k -> {
+            if (all.containsKey(k)) out.put(k, all.get(k));
+        });
+        return out;
+    }
+}
