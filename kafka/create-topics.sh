@@ -19,3 +19,6 @@ create membrane.requests      12 86400000    1048576
 create membrane.results       12 259200000   16777216
 create membrane.audit         12 31536000000 1048576
 create membrane.requests.dlq   3 2592000000  1048576
+# the crash-loop breaker's marks: compacted, one partition per requests partition
+kafka-topics.sh --bootstrap-server "$BOOTSTRAP" "${extra[@]}" --create --if-not-exists --topic membrane.gateway.attempts \
+  --partitions 12 --replication-factor "$REPLICATION" --config min.insync.replicas="$MIN_ISR" --config cleanup.policy=compact

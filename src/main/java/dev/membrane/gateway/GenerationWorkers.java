@@ -79,12 +79,40 @@ final class GenerationWorkers {
         threads.forEach(Thread::interrupt);
     }
 
+    /**
+     * What would fail this request inside a shared batch, found before batching so that it fails alone: its prompts
+     * must tokenize and its adapter stack must fit the prepared UNet's slots and sites. Null when fine.
+     */
+    static String problemAlone(ServedModel model, WorkItem w) {
+        try {
+            model.pipeline().pipeline().promptEncoder().tokenize(List.of(w.request().prompt(), w.request().negativePrompt()));
+            var stacking = w.decision().policy().stacking();
+            List<dev.membrane.spm.SpmFile> files = w.decision().adapters().stream().map(PolicyDecision.ResolvedAdapter::file).toList();
+            int needed = stacking.slotsNeeded(files.stream().map(dev.membrane.spm.SpmFile::rank).toList());
+            if (needed > model.slots()) {
+                return "the stack needs " + needed + " rank-1 slots but the prepared UNet has " + model.slots() + " (prepare it with more --slots)";
+            }
+            if (stacking == dev.membrane.spm.StackingMode.OFFICIAL && dev.membrane.spm.AdapterSlots.officialMismatch(files) >= 0) {
+                return "official stacking needs one rank and alpha across the stack";
+            }
+            files.forEach(model.pipeline()::validate);
+            return null;
+        } catch (RuntimeException e) {
+            return "request cannot be generated: " + e.getMessage();
+        }
+    }
+
     List<Outcome> process(List<WorkItem> taken) {
         long start = System.currentTimeMillis();
         List<Outcome> out = new ArrayList<>();
         List<WorkItem> batch = new ArrayList<>();
         for (WorkItem w : taken) {
-            if (w.request().expiredAt(start)) out.add(Outcomes.expired(w.input(), w.request(), w.decision(), w.request().deadlineMs(), start));
+            if (w.request().expiredAt(start)) {
+                out.add(Outcomes.expired(w.input(), w.request(), w.decision(), w.request().deadlineMs(), start));
+                continue;
+            }
+            String problem = problemAlone(models.get(w.request().model()), w);
+            if (problem != null) out.add(Outcomes.failed(w.input(), w.request(), w.decision(), ErrorCode.GENERATION_FAILED, problem, start));
             else batch.add(w);
         }
         if (batch.isEmpty()) return out;

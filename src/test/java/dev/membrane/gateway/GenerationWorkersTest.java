@@ -56,6 +56,28 @@ class GenerationWorkersTest {
         }
     }
 
+    /** Issue 13, defect 4: one request that cannot be generated used to fail every request of its batch. */
+    @Test
+    void aRequestThatCannotBeGeneratedFailsAloneAndTheRestOfItsBatchCompletes() throws Exception {
+        ServedModel model = GatewayHarness.model();
+        var nudity = CATALOG.loadVerified("nudity");
+        var policy = new Policy("p", "1", "0".repeat(64), List.of(), StackingMode.LINEAR, false);
+        var tooMany = new PolicyDecision(policy, java.util.Collections.nCopies(model.slots() + 1,
+                new PolicyDecision.ResolvedAdapter(CATALOG.get("nudity"), nudity, CATALOG.get("nudity").transport())), null);
+        var fine = new PolicyDecision(policy, List.of(new PolicyDecision.ResolvedAdapter(CATALOG.get("nudity"), nudity,
+                CATALOG.get("nudity").transport())), null);
+        GenerationWorkers workers = new GenerationWorkers(new Batcher(8, 0), Map.of("tiny", model), o -> { },
+                new GatewayMetrics(new SimpleMeterRegistry()));
+        List<Outcome> out = workers.process(List.of(item("ok1", fine), item("bad", tooMany), item("ok2", fine)));
+        Map<String, Outcome> byId = new java.util.HashMap<>();
+        out.forEach(o -> byId.put(o.requestId(), o));
+        assertEquals(Outcome.Status.FAILED, byId.get("bad").status());
+        assertTrue(byId.get("bad").message().contains("slots"), byId.get("bad").message());
+        assertEquals(Outcome.Status.COMPLETED, byId.get("ok1").status());
+        assertEquals(Outcome.Status.COMPLETED, byId.get("ok2").status());
+        assertEquals(2, byId.get("ok1").timings().batchRequests(), "the two valid requests still share their batch");
+    }
+
     @Test
     void officialStackingOfMismatchedAdaptersIsRefusedWhenThePolicyLoads(@TempDir Path dir) throws Exception {
         Path adapters = dir.resolve("a");
