@@ -89,34 +89,59 @@ public interface MembraneConfig {
         int partitions();
     }
 
+    /**
+     * The gateway's settings. Each is optional here: an unset key takes its default from
+     * {@code GatewaySettings.Builder}, the one place they are written down ({@link GatewayComposition} maps them).
+     */
     interface Gateway {
         @WithName("group-id")
-        @WithDefault("membrane-gateway")
-        String groupId();
+        Optional<String> groupId();
 
-        /** Stable per instance (the pod name): the transactional id's suffix. */
+        /** Stable per instance (the pod name): the transactional id's suffix and the static group member id. */
         @WithName("instance-id")
         @WithDefault("${HOSTNAME:membrane-local}")
         String instanceId();
 
-        @WithDefault("1")
-        int workers();
+        Optional<Integer> workers();
 
         @WithName("max-batch-images")
-        @WithDefault("8")
-        int maxBatchImages();
+        Optional<Integer> maxBatchImages();
 
         @WithName("max-batch-wait-ms")
-        @WithDefault("50")
-        long maxBatchWaitMs();
+        Optional<Long> maxBatchWaitMs();
 
         @WithName("max-in-flight")
-        @WithDefault("64")
-        int maxInFlight();
+        Optional<Integer> maxInFlight();
 
         @WithName("drain-timeout-ms")
-        @WithDefault("60000")
-        long drainTimeoutMs();
+        Optional<Long> drainTimeoutMs();
+
+        @WithName("session-timeout-ms")
+        Optional<Integer> sessionTimeoutMs();
+
+        @WithName("transaction-timeout-ms")
+        Optional<Integer> transactionTimeoutMs();
+
+        @WithName("duplicate-window-size")
+        Optional<Integer> duplicateWindowSize();
+
+        @WithName("duplicate-window-ms")
+        Optional<Long> duplicateWindowMs();
+
+        @WithName("loop-stall-ms")
+        Optional<Long> loopStallMs();
+
+        @WithName("publish-max-attempts")
+        Optional<Integer> publishMaxAttempts();
+
+        @WithName("broker-probe-interval-ms")
+        Optional<Long> brokerProbeIntervalMs();
+
+        @WithName("broker-unreachable-after-ms")
+        Optional<Long> brokerUnreachableAfterMs();
+
+        @WithName("poison-after")
+        Optional<Integer> poisonAfter();
 
         /** Rank-1 adapter slots per sample in the prepared UNets. */
         @WithDefault("8")

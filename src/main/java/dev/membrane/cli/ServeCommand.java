@@ -103,13 +103,7 @@ public class ServeCommand implements Callable<Integer> {
                     topics.audit(), topics.partitions(), topics.deadLetters(), 1));
             embedded.createCompactedTopic(topics.attempts(), topics.partitions());
         }
-        GatewaySettings settings = GatewaySettings.builder(bootstrap,
-                        new OutputRecords.Topics(topics.requests(), topics.results(), topics.audit(), topics.deadLetters(), topics.attempts()),
-                        limits(modelDirs, defaultModel))
-                .groupId(config.gateway().groupId()).instanceId(config.gateway().instanceId()).workers(config.gateway().workers())
-                .maxBatchImages(config.gateway().maxBatchImages()).maxBatchWaitMs(config.gateway().maxBatchWaitMs())
-                .maxInFlight(config.gateway().maxInFlight()).drainTimeoutMs(config.gateway().drainTimeoutMs())
-                .kafka(kafkaClientProperties()).build();
+        GatewaySettings settings = GatewayComposition.settings(config, bootstrap, limits(modelDirs, defaultModel), kafkaClientProperties());
         KafkaGateway gateway = new KafkaGateway(settings, models, policies, new GatewayMetrics(registry));
         gateway.start();
         state.serving(gateway, policies);

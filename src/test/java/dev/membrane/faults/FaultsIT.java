@@ -60,7 +60,7 @@ class FaultsIT {
     static void startBroker() throws Exception {
         root = Files.createTempDirectory("membrane-faults-");
         Map<String, Integer> topics = new HashMap<>();
-        for (String t : List.of("drain", "ready", "takeover")) {
+        for (String t : List.of("drain", "ready", "takeover", "crash")) {
             topics.put(t + ".requests", 2);
             topics.put(t + ".results", 2);
             topics.put(t + ".audit", 2);
@@ -124,7 +124,7 @@ class FaultsIT {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         OutputRecords.Topics t = topics(prefix);
         ProcessBuilder pb = new ProcessBuilder(java, "-XX:ErrorFile=" + dir.resolve("hs_err_%p.log"),
-                "-Dmembrane.data-dir=" + dir.resolve("data"), "-Dmembrane.kafka.bootstrap-servers=" + broker.bootstrapServers(),
+                "-Dmembrane.data-dir=" + dir.resolve("data"), "-Dmembrane.adapters.catalog=" + Path.of("adapters/catalog.json").toAbsolutePath(), "-Dmembrane.kafka.bootstrap-servers=" + broker.bootstrapServers(),
                 "-Dquarkus.http.port=" + httpPort, "-Dmembrane.gateway.instance-id=" + instance, "-Dmembrane.device=cpu",
                 "-Dmembrane.gateway.group-id=" + prefix + "-group", "-Dmembrane.topics.requests=" + t.requests(),
                 "-Dmembrane.topics.results=" + t.results(), "-Dmembrane.topics.audit=" + t.audit(),
@@ -256,6 +256,57 @@ class FaultsIT {
             victim.destroyForcibly();
             survivor.close();
         }
+    }
+
+    @Test
+    void aBrokerKilledUnderLoadAndRestartedLosesNothingAndDuplicatesNothing(@TempDir Path dir) throws Exception {
+        RequestLimits limits = new RequestLimits(500, 256, 256 * 256, 50, 4, 64, 4, 7.5, 30, "ddim", "tiny", Set.of("tiny"));
+        GatewaySettings s = GatewaySettings.builder(broker.bootstrapServers(), topics("crash"), limits).groupId("crash-group")
+                .instanceId("crash-1").maxInFlight(8).build();
+        Path policy = dir.resolve("policy.yaml");
+        Files.writeString(policy, "version: \"1\"\ndefaultPolicy: p\npolicies:\n  p: {concepts: [{id: nudity}]}\n");
+        ServedModel model = ServedModel.open("tiny", TinyModel.dir(), TinyModel.runtime(), 8);
+        KafkaGateway g = new KafkaGateway(s, Map.of("tiny", model), PolicyStore.open(policy, AdapterCatalog.load(Path.of("adapters/catalog.json"))),
+                new GatewayMetrics(new SimpleMeterRegistry()));
+        g.start();
+        int n = 16;
+        try {
+            for (int i = 0; i < n; i++) send("crash.requests", i % 2, "c" + i, request("c" + i, 12, 64, 1));
+            Thread.sleep(700);
+            broker.killAndRestart();
+            Map<String, List<JsonNode>> results = readAll("crash.results", n, 120_000);
+            Map<String, List<JsonNode>> audit = readAll("crash.audit", n, 30_000);
+            for (int i = 0; i < n; i++) {
+                assertEquals(1, results.getOrDefault("c" + i, List.of()).size(), "c" + i + ": " + results.get("c" + i));
+                assertEquals(1, audit.getOrDefault("c" + i, List.of()).size(), "c" + i + " audit");
+                assertEquals("COMPLETED", results.get("c" + i).get(0).get("status").asText());
+            }
+            assertTrue(g.live(), g.healthDetail());
+        } finally {
+            g.close();
+        }
+    }
+
+    /** Every committed value per key (to count duplicates), until {@code keys} distinct keys or the timeout. */
+    private static Map<String, List<JsonNode>> readAll(String topic, int keys, long timeoutMs) throws Exception {
+        Properties cp = new Properties();
+        cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        cp.put(ConsumerConfig.GROUP_ID_CONFIG, "faults-reader-" + System.nanoTime());
+        cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        Map<String, List<JsonNode>> out = new HashMap<>();
+        try (var consumer = new KafkaConsumer<String, String>(cp, new StringDeserializer(), new StringDeserializer())) {
+            var parts = consumer.partitionsFor(topic).stream().map(i -> new org.apache.kafka.common.TopicPartition(topic, i.partition())).toList();
+            consumer.assign(parts);
+            consumer.seekToBeginning(parts);
+            long until = System.currentTimeMillis() + timeoutMs;
+            long quietUntil = Long.MAX_VALUE;
+            while (System.currentTimeMillis() < Math.min(until, quietUntil)) {
+                for (var r : consumer.poll(Duration.ofMillis(200))) out.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(JSON.readTree(r.value()));
+                // once every key is there, read 2 s more so a duplicate would show
+                if (out.size() >= keys && quietUntil == Long.MAX_VALUE) quietUntil = System.currentTimeMillis() + 2_000;
+            }
+        }
+        return out;
     }
 
     private static Map<String, JsonNode> readOnly(String topic, Set<String> keys) throws Exception {

@@ -39,9 +39,13 @@ class KafkaGatewayMockTest {
     private KafkaGateway gateway;
 
     private KafkaGateway start(Path dir, int maxInFlight) throws Exception {
+        return start(dir, maxInFlight, 90_000);
+    }
+
+    private KafkaGateway start(Path dir, int maxInFlight, long loopStallMs) throws Exception {
         RequestLimits limits = new RequestLimits(500, 256, 256 * 256, 50, 4, 64, 4, 7.5, 30, "ddim", "tiny", Set.of("tiny"));
         GatewaySettings s = GatewaySettings.builder("mock:9092", TOPICS, limits).instanceId("mock").maxBatchWaitMs(0)
-                .maxInFlight(maxInFlight).publishMaxAttempts(5).build();
+                .maxInFlight(maxInFlight).publishMaxAttempts(5).loopStallMs(loopStallMs).build();
         var policies = GatewayHarness.policies(dir, AdapterCatalog.load(Path.of("adapters/catalog.json")));
         gateway = new KafkaGateway(s, Map.of("tiny", GatewayHarness.model()), ServedModel.unbudgeted(Map.of("tiny", GatewayHarness.model()), 8),
                 policies, new GatewayMetrics(registry), kafka);
@@ -236,5 +240,33 @@ class KafkaGatewayMockTest {
         kafka.add(1, 0, "b", request("b", 1));
         await(() -> json("results").size() == 2, "b's result");
         assertEquals(Set.of("a", "b"), Set.copyOf(json("results").stream().map(r -> r.get("requestId").asText()).toList()));
+    }
+
+    @Test
+    void aLoopStalledPastItsBoundFailsLivenessAndRecovers(@TempDir Path dir) throws Exception {
+        start(dir, 32, 1_000);
+        kafka.assign(0);
+        await(() -> gateway.live(), "live");
+        kafka.consumer.schedulePollTask(() -> {
+            try {
+                Thread.sleep(3_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        await(() -> !gateway.live(), "liveness to fail during the stall");
+        assertTrue(gateway.healthDetail().contains("has not iterated"), gateway.healthDetail());
+        await(() -> gateway.live(), "liveness back after the stall");
+    }
+
+    @Test
+    void tooManyConsecutiveAbortsStopTheInstance(@TempDir Path dir) throws Exception {
+        start(dir, 32);
+        kafka.producer.commitTransactionException = new TimeoutException("broker away");
+        kafka.assign(0);
+        kafka.add(0, 0, "r1", request("r1", 1));
+        await(() -> !gateway.live(), "liveness to fail after publish-max-attempts");
+        assertTrue(gateway.fatal().contains("gave up"), gateway.fatal());
+        assertTrue(json("results").isEmpty());
     }
 }
