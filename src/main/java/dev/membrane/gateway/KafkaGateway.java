@@ -32,9 +32,7 @@ import dev.membrane.gateway.kafka.BrokerMonitor;
 import dev.membrane.gateway.kafka.KafkaClients;
 import dev.membrane.gateway.message.OutputRecords;
 import dev.membrane.gateway.message.RequestParser;
-import dev.membrane.gateway.outcome.ErrorCode;
 import dev.membrane.gateway.outcome.Outcome;
-import dev.membrane.gateway.outcome.Outcomes;
 import dev.membrane.gateway.outcome.Received;
 import dev.membrane.gateway.poison.AttemptLedger;
 import dev.membrane.gateway.publish.Backoff;
@@ -292,8 +290,7 @@ public final class KafkaGateway implements AutoCloseable {
                 tracker.read(in);
                 if (ledger.poisoned(in)) {
                     String why = "its processing was in flight " + ledger.attempts(in) + " times when the gateway died; not tried again";
-                    LOG.severe(in.position() + " is a poison pill: " + why);
-                    finished.add(Outcomes.refusedUnread(in, null, ErrorCode.POISON, why, now));
+                    finished.add(admission.poison(in, why, now).outcome());
                     continue;
                 }
                 Admission.Result result = admission.admit(in, now);

@@ -60,7 +60,7 @@ class FaultsIT {
     static void startBroker() throws Exception {
         root = Files.createTempDirectory("membrane-faults-");
         Map<String, Integer> topics = new HashMap<>();
-        for (String t : List.of("drain", "ready", "takeover", "crash")) {
+        for (String t : List.of("drain", "ready", "takeover", "crash", "poison")) {
             topics.put(t + ".requests", 2);
             topics.put(t + ".results", 2);
             topics.put(t + ".audit", 2);
@@ -284,6 +284,50 @@ class FaultsIT {
             assertTrue(g.live(), g.healthDetail());
         } finally {
             g.close();
+        }
+    }
+
+    @Test
+    void aRecordInFlightAtTwoDeathsIsDeadLetteredAsPoisonByTheThirdProcess(@TempDir Path dir) throws Exception {
+        Path log = dir.resolve("serve.log");
+        for (int death = 1; death <= 2; death++) {
+            int http = freePort();
+            Process p = serve(dir, "poison", "poison-1", http);
+            try {
+                awaitReady(p, http, log);
+                if (death == 1) send("poison.requests", 0, "heavy", request("heavy", 100, 256, 4));
+                awaitLog(log, "admitted 1 requests: [heavy]", 60_000);
+            } finally {
+                p.destroyForcibly().waitFor(30, TimeUnit.SECONDS); // SIGKILL while it generates
+            }
+            Files.move(log, dir.resolve("serve-" + death + ".log"));
+        }
+        int http = freePort();
+        Process third = serve(dir, "poison", "poison-1", http);
+        try {
+            awaitReady(third, http, log);
+            Map<String, JsonNode> results = read("poison.results", 1, 60_000);
+            String logs = Files.readString(dir.resolve("serve-1.log")) + Files.readString(dir.resolve("serve-2.log")) + Files.readString(log);
+            assertTrue(results.containsKey("heavy"), logs);
+            assertEquals("REJECTED", results.get("heavy").get("status").asText(), logs);
+            assertEquals("POISON", results.get("heavy").get("error").get("code").asText());
+            Properties cp = new Properties();
+            cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+            cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+            try (var consumer = new KafkaConsumer<String, byte[]>(cp, new StringDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+                var tp = new org.apache.kafka.common.TopicPartition("poison.dlq", 0);
+                consumer.assign(List.of(tp));
+                consumer.seekToBeginning(List.of(tp));
+                String reason = null;
+                long until = System.currentTimeMillis() + 30_000;
+                while (reason == null && System.currentTimeMillis() < until) {
+                    for (var r : consumer.poll(Duration.ofMillis(200))) reason = new String(r.headers().lastHeader("membrane.reason").value());
+                }
+                assertTrue(reason != null && reason.startsWith("POISON"), String.valueOf(reason));
+            }
+        } finally {
+            third.destroy();
+            third.waitFor(60, TimeUnit.SECONDS);
         }
     }
 

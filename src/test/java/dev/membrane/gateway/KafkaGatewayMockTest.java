@@ -200,6 +200,8 @@ class KafkaGatewayMockTest {
         assertEquals(1, dlq.size());
         String reason = new String(dlq.get(0).headers().lastHeader("membrane.reason").value());
         assertTrue(reason.startsWith("POISON"), reason);
+        JsonNode boom = json("results").stream().filter(r -> r.get("requestId").asText().equals("boom")).findFirst().orElseThrow();
+        assertEquals("POISON", boom.get("error").get("code").asText(), "the producer learns under its request id");
         // the next record was marked before its work and its mark is cleared with its result
         assertTrue(kafka.attemptsProducer.history().stream().anyMatch(r -> r.key().equals("in-0-1") && "1".equals(new String(r.value()))));
         assertTrue(kafka.committed("attempts").stream().anyMatch(r -> r.key().equals("in-0-1") && r.value() == null));

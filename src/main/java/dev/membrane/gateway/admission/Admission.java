@@ -92,6 +92,20 @@ public final class Admission {
         return new Admitted(new WorkItem(in, req, decision, Math.min(perBatch, req.numImages())));
     }
 
+    /**
+     * A record the crash-loop breaker stops: refused as {@code POISON} without work, its result keyed by its
+     * request id when the id can be read (the record is parsed, nothing more).
+     */
+    public Refused poison(Received in, String why, long nowMs) {
+        LOG.severe(in.position() + " is a poison pill: " + why);
+        try {
+            GenerationRequestMessage req = parser.parse(in.value(), in.timestamp() >= 0 ? in.timestamp() : in.receivedAtMs());
+            return new Refused(Outcomes.refused(in, req, null, ErrorCode.POISON, why, nowMs));
+        } catch (Rejection e) {
+            return new Refused(Outcomes.refusedUnread(in, e.requestId(), ErrorCode.POISON, why, nowMs));
+        }
+    }
+
     private static Refused refuse(Received in, GenerationRequestMessage req, PolicyDecision d, ErrorCode code, String why, long nowMs) {
         LOG.warning(in.position() + " refused (" + code + "): " + why);
         return new Refused(Outcomes.refused(in, req, d, code, why, nowMs));
