@@ -63,6 +63,7 @@ public final class MemoryEstimateCheck {
                     new Case("sd15", sd15, 256, 256, 4, true),
                     new Case("sd15", sd15, 512, 512, 1, true),
                     new Case("sd15", sd15, 512, 512, 2, true),
+                    new Case("sd15", sd15, 640, 640, 1, true),
                     new Case("sd15", sd15, 768, 768, 1, true),
                     new Case("sd15", sd15, 1024, 1024, 4, true)));
         }

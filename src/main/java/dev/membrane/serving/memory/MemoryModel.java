@@ -16,21 +16,23 @@ import dev.membrane.tokenizer.ClipTokenizer;
  * peak = F + latents + unet + vae + pixels
  *   latents = 12 · R · 4·h·w · 4
  *   unet    = R · e · max over levels ℓ of [ attn(ℓ) + K_U · C_ℓ · N_ℓ + 3 · Σ_{k&lt;ℓ} C_k · N_k ]
- *             attn(ℓ) = 2 · heads · N_ℓ · max(N_ℓ, M)   on levels with transformer blocks, else 0
+ *             attn(ℓ) = A · heads · N_ℓ · max(N_ℓ, M)   on levels with transformer blocks, else 0
  *   vae     = D · e · max( K_V · max over stages (C_s · P_s),  attnVae + K_V · C_mid · h·w )
- *             attnVae = 2 · (h·w)²                          when the mid block has attention, else 0
+ *             attnVae = A · (h·w)²                          when the mid block has attention, else 0
  *   pixels  = D · 3 · H·W · (e + 4 + 1)
  * </pre>
  * where N_ℓ is level ℓ's pixel count (the latent side halved ℓ times, rounded up as a stride-2 conv does),
  * C_ℓ its channels, M the context length (77), C_s·P_s a decoder stage's channels × pixels (each up block at its
- * scale, and each upsampler's conv at the doubled scale), F, K_U and K_V the calibrated constants below.
+ * scale, and each upsampler's conv at the doubled scale), and A = 2.1, K_U = 20, K_V = 6, F = 32 MiB the
+ * calibrated constants below.
  *
  * <h2>Why each term</h2>
  * <ul>
  *   <li><b>attn</b>: the graph computes attention as MatMul → Softmax → MatMul, so {@code softmax(q·kᵀ)} is
- *       materialised: the scores [R, heads, N, N] and the Softmax output of the same size are live together.
- *       At the first level this is quadratic in the pixel count and dominates past ~512²: at 1024² (N = 16384)
- *       one SD 1.5 row needs 2 · 8 · 16384² · 4 B = 16 GiB. Cross-attention's [N, M] scores replace it only
+ *       materialised: the scores [R, heads, N, N] and the Softmax output of the same size are live together
+ *       (A = 2; measured 2.0-2.07 copies on sd15 at 256²-768², the 0.1 covers the arena's granularity on
+ *       multi-GB blocks). At the first level this is quadratic in the pixel count and dominates from 256² on:
+ *       at 1024² (N = 16384) one SD 1.5 row needs 2 · 8 · 16384² · 4 B = 16 GiB. Cross-attention's [N, M] scores replace it only
  *       when a level has fewer pixels than context tokens (tiny images).</li>
  *   <li><b>K_U · C·N</b>: what is live around the attention: the residual stream, the normalised copy, q, k, v
  *       and their head-split transposes, the attention output, and the GEGLU feed-forward's 8C-wide projection
@@ -52,12 +54,23 @@ import dev.membrane.tokenizer.ClipTokenizer;
  * {@code membrane bench --memory}; README "Memory budget" has the table.
  */
 public final class MemoryModel {
-    /** Live activations around attention, in units of C·N per row (calibrated; see the class comment). */
-    static final double UNET_SURROUNDING = 24;
-    /** Live activations at the decoder's widest stage, in units of C·P per image (calibrated). */
-    static final double VAE_SURROUNDING = 8;
-    /** Size-independent overhead of the first run (calibrated on the tiny preset). */
-    static final long FIXED_BYTES = 128L << 20;
+    /**
+     * Attention-score-sized tensors live at once: scores and Softmax output (2), plus 5 % measured on sd15 at
+     * 512² and 768² (2.07 copies at 768²: the arena's granularity on multi-GB blocks).
+     */
+    static final double ATTENTION_COPIES = 2.1;
+    /**
+     * Live activations around attention, in units of C·N per row: measured 17-19 on sd15 at 256² and 512² (the
+     * per-row rise less the scores), 20 leaves a little room; README "Memory budget".
+     */
+    static final double UNET_SURROUNDING = 20;
+    /**
+     * Live activations at the decoder's widest stage, in units of C·P per image: measured 4.0 on both presets at
+     * 256² and 512², 5.7 at 768²; 6 covers the largest measured.
+     */
+    static final double VAE_SURROUNDING = 6;
+    /** Size-independent overhead of the first run: 5 MB measured on the tiny preset at 64², ±20 MB of heap noise. */
+    static final long FIXED_BYTES = 32L << 20;
     /** Latent-sized Java arrays alive during denoising (noise, input, doubled input, output, PNDM history). */
     static final int LATENT_COPIES = 12;
 
@@ -137,7 +150,7 @@ public final class MemoryModel {
         for (int l = 0; l < unet.levels(); l++) {
             double n = (double) lh * lw;
             double c = unet.blockChannels().get(l);
-            double attention = unet.attention().get(l) ? 2.0 * unet.heads() * n * Math.max(n, unet.contextLength()) : 0;
+            double attention = unet.attention().get(l) ? ATTENTION_COPIES * unet.heads() * n * Math.max(n, unet.contextLength()) : 0;
             worst = Math.max(worst, attention + UNET_SURROUNDING * c * n + shallowerSkips);
             shallowerSkips += 3 * c * n;
             lh = (lh + 1) / 2;
@@ -160,7 +173,7 @@ public final class MemoryModel {
             }
         }
         double convs = VAE_SURROUNDING * widest;
-        double attention = vae.midAttention() ? 2 * latentPixels * latentPixels + VAE_SURROUNDING * vae.midChannels() * latentPixels : 0;
+        double attention = vae.midAttention() ? ATTENTION_COPIES * latentPixels * latentPixels + VAE_SURROUNDING * vae.midChannels() * latentPixels : 0;
         return (long) Math.ceil(images * (double) vae.elementBytes() * Math.max(convs, attention));
     }
 

@@ -20,6 +20,8 @@ import dev.membrane.testing.TinyModel;
 class MemoryModelTest {
     private static final double KU = MemoryModel.UNET_SURROUNDING;
     private static final double KV = MemoryModel.VAE_SURROUNDING;
+    /** Scores and Softmax output, with the calibrated allowance. */
+    private static final double A = MemoryModel.ATTENTION_COPIES;
 
     /** SD 1.5's UNet and VAE decoder (diffusers' configs), fp32. */
     static final UNetShape SD15_UNET = new UNetShape(List.of(320, 640, 1280, 1280), List.of(true, true, true, false), 8, 77, 768, 4);
@@ -50,12 +52,12 @@ class MemoryModelTest {
     void tinyUNetTermByHand() {
         MemoryModel m = MemoryModel.of(ModelFolder.open(TinyModel.dir()));
         // 64x64: latent 8x8, levels of 64, 16, 4, 1 pixels; 2 heads; 77 context tokens exceed 64 pixels
-        double level0 = 2 * 2 * 64 * 77 + KU * 32 * 64;
-        double level1 = 2 * 2 * 16 * 77 + KU * 64 * 16 + 3 * 32 * 64;
+        double level0 = A * 2 * 64 * 77 + KU * 32 * 64;
+        double level1 = A * 2 * 16 * 77 + KU * 64 * 16 + 3 * 32 * 64;
         assertTrue(level0 > level1);
         assertEquals((long) Math.ceil(2 * 4 * level0), m.estimate(64, 64, 2, 1).unetBytes());
         // 256x256: latent 32x32 = 1024 pixels, self-attention now wider than cross-attention
-        assertEquals((long) Math.ceil(4 * 4 * (2.0 * 2 * 1024 * 1024 + KU * 32 * 1024)), m.estimate(256, 256, 4, 2).unetBytes());
+        assertEquals((long) Math.ceil(4 * 4 * (A * 2 * 1024 * 1024 + KU * 32 * 1024)), m.estimate(256, 256, 4, 2).unetBytes());
     }
 
     @Test
@@ -71,12 +73,12 @@ class MemoryModelTest {
     @Test
     void sd15TermsByHand() {
         // 512x512: latent 64x64 = 4096 pixels; the first level's self-attention: 8 heads · 4096² scores, twice
-        double level0 = 2.0 * 8 * 4096 * 4096 + KU * 320 * 4096;
+        double level0 = A * 8 * 4096 * 4096 + KU * 320 * 4096;
         MemoryEstimate e = SD15.estimate(512, 512, 2, 1);
         assertEquals((long) Math.ceil(2 * 4 * level0), e.unetBytes());
         // decoder: up block 2's upsampler runs 256 channels at 512² (67.1 M values); mid attention is 2 · 4096²
         double convs = KV * 256 * 512 * 512;
-        double attention = 2.0 * 4096 * 4096 + KV * 512 * 4096;
+        double attention = A * 4096 * 4096 + KV * 512 * 4096;
         assertEquals((long) Math.ceil(4 * Math.max(convs, attention)), e.vaeBytes());
         // 1024x1024: one guided image's first-level scores alone are 2 rows · 8 heads · 16384² · 4 B = 16 GiB, twice
         assertTrue(SD15.estimate(1024, 1024, 2, 1).unetBytes() > 32L << 30);
