@@ -178,6 +178,24 @@ final class OnnxShapes {
         return out;
     }
 
+    /**
+     * The one-element int64 constants that {@code Concat} nodes of {@code module} join: what a reshape target
+     * built at run time ({@code [batch, -1, heads, headDim]} in torch's export of {@code view}) is made of.
+     */
+    Set<Long> concatConstants(String module) {
+        String prefix = ExporterNames.nodePath(module) + "/";
+        Set<Long> out = new LinkedHashSet<>();
+        for (NodeProto n : graph.getNodeList()) {
+            if (!n.getOpType().equals("Concat") || !n.getName().startsWith(prefix)) continue;
+            for (String in : n.getInputList()) {
+                TensorProto t = initializers.getOrDefault(in, constantOutputs.get(in));
+                if (t == null) continue;
+                int64s(t).filter(v -> v.length == 1).ifPresent(v -> out.add(v[0]));
+            }
+        }
+        return out;
+    }
+
     /** Dimension {@code axis} of graph input {@code name} when it is a number, not a symbol. */
     OptionalLong inputDim(String name, int axis) {
         for (ValueInfoProto v : graph.getInputList()) {

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
+import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -51,13 +52,19 @@ final class UNetShapeReader {
 
     /**
      * The heads of {@code attn1}: its q/k/v reshape to {@code [batch, tokens, heads, headDim]} with heads·headDim
-     * the level's channels. Exports that compute the shape at run time fall back to the config, where SD 1.x
-     * names the head count {@code attention_head_dim} (a diffusers misnomer kept for compatibility) unless
-     * {@code num_attention_heads} is set.
+     * the level's channels, either a constant shape (the reference builder) or one concatenated at run time from
+     * constants (torch's export of {@code view(batch, -1, heads, headDim)}: heads and headDim both appear). Else
+     * the config, where SD 1.x names the head count {@code attention_head_dim} (a diffusers misnomer kept for
+     * compatibility) unless {@code num_attention_heads} is set.
      */
     private static int heads(OnnxShapes g, ComponentConfig config, String attn1, int channels, int level) {
         for (long[] s : g.reshapeTargets(attn1)) {
             if (s.length == 4 && s[2] > 0 && s[3] > 0 && s[2] * s[3] == channels) return (int) s[2];
+        }
+        Set<Long> parts = g.concatConstants(attn1);
+        // heads ≤ headDim in every SD 1.x UNet (8 × 40 … 8 × 160), which settles which factor is which
+        for (long a : parts.stream().filter(v -> v > 1).sorted().toList()) {
+            if (channels % a == 0 && a <= channels / a && parts.contains(channels / a)) return (int) a;
         }
         OptionalInt explicit = config.intOrElement("num_attention_heads", level);
         if (explicit.isPresent()) return explicit.getAsInt();
