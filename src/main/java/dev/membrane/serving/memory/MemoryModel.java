@@ -69,7 +69,7 @@ public final class MemoryModel {
      * 256² and 512², 5.7 at 768²; 6 covers the largest measured.
      */
     static final double VAE_SURROUNDING = 6;
-    /** Size-independent overhead of the first run: 5 MB measured on the tiny preset at 64², ±20 MB of heap noise. */
+    /** Size-independent overhead of the first run: 5-7 MB measured on the tiny preset at 64², ±20 MB of heap noise. */
     static final long FIXED_BYTES = 32L << 20;
     /** Latent-sized Java arrays alive during denoising (noise, input, doubled input, output, PNDM history). */
     static final int LATENT_COPIES = 12;
