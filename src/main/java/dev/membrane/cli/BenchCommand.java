@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 
 import dev.membrane.MembraneException;
 import dev.membrane.bench.BenchSuite;
+import dev.membrane.bench.MemoryEstimateCheck;
 import dev.membrane.diffusion.ModelFolder;
 import dev.membrane.onnx.OrtRuntime;
 import dev.membrane.onnx.reference.ReferenceModelBuilder;
@@ -21,7 +22,7 @@ import picocli.CommandLine.Option;
 /**
  * {@code bench [--model DIR] [--quick] [--out FILE.json]}: adapter overhead, mixed vs uniform batches, merge
  * switching vs slots, gateway vs bare, and achieved GFLOP/s against a matmul peak, all in one run. Prints a
- * Markdown table on stdout and writes the JSON.
+ * Markdown table on stdout and writes the JSON. {@code bench --memory}: the memory estimate against measured RSS.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure SPM slots, mixed batches, merge switching and the gateway side by side; print a table, write JSON.")
@@ -40,11 +41,19 @@ public class BenchCommand implements Callable<Integer> {
     @Option(names = "--image-size", description = "Image side in pixels (default 256, or 64 with --quick).")
     Integer imageSize;
 
+    @Option(names = "--memory", description = "Instead: the memory estimate against the measured peak RSS of one generation per size, "
+            + "each in a fresh JVM (tiny, and sd15 unless --quick); the Markdown table also goes to FILE.md.")
+    boolean memory;
+
+    @Option(names = "--memory-max-mb", defaultValue = "12288", description = "With --memory: skip sizes whose estimate passes this. Default: ${DEFAULT-VALUE}.")
+    long memoryMaxMb;
+
     @Option(names = "--out", defaultValue = "bench-results.json", description = "JSON results file. Default: ${DEFAULT-VALUE}.")
     Path out;
 
     @Override
     public Integer call() throws Exception {
+        if (memory) return memoryCheck();
         ReferencePreset preset = quick ? ReferencePreset.TINY : ReferencePreset.SD15;
         Path dir = model != null ? model : config.dataDir().resolve("models/" + preset.id());
         if (model == null && !Files.exists(dir.resolve("model_index.json"))) {
@@ -68,6 +77,28 @@ public class BenchCommand implements Callable<Integer> {
         }
         System.out.print(report.markdown());
         return 0;
+    }
+
+    /** {@code --memory}: the tiny preset and (without --quick) sd15, {@code --model} or built under data-dir; one step. */
+    private int memoryCheck() throws Exception {
+        Path tiny = referenceModel(ReferencePreset.TINY, null);
+        Path sd15 = quick ? null : referenceModel(ReferencePreset.SD15, model);
+        MemoryEstimateCheck.Report report = MemoryEstimateCheck.run(MemoryEstimateCheck.defaultCases(tiny, sd15),
+                config.runtimeConfig(), 1, memoryMaxMb << 20, LOG::info);
+        Files.writeString(out, Json.MAPPER.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report.json()) + "\n");
+        Files.writeString(out.resolveSibling(out.getFileName() + ".md"), report.markdown());
+        System.out.print(report.markdown());
+        return 0;
+    }
+
+    private Path referenceModel(ReferencePreset preset, Path given) {
+        if (given != null) return given;
+        Path dir = config.dataDir().resolve("models/" + preset.id());
+        if (!Files.exists(dir.resolve("model_index.json"))) {
+            LOG.info("building the " + preset.id() + " reference model into " + dir);
+            ReferenceModelBuilder.build(dir, ReferenceModelBuilder.Options.of(preset), LOG::info);
+        }
+        return dir;
     }
 
     /** FLOPs are counted for the reference presets' architecture; other models get none. */
