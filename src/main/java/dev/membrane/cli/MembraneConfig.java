@@ -143,6 +143,13 @@ public interface MembraneConfig {
         @WithName("poison-after")
         Optional<Integer> poisonAfter();
 
+        /**
+         * Memory all concurrent batches may use beyond the loaded weights; unset: from the machine (its cgroup
+         * limit or RAM, less the JVM's heap, the weights and a margin).
+         */
+        @WithName("memory-budget-mb")
+        Optional<Long> memoryBudgetMb();
+
         /** Rank-1 adapter slots per sample in the prepared UNets. */
         @WithDefault("8")
         int slots();

@@ -22,7 +22,12 @@ import dev.membrane.diffusion.scheduler.SchedulerConfig;
 import dev.membrane.diffusion.scheduler.SchedulerKind;
 import dev.membrane.edge.GatewayState;
 import dev.membrane.edge.ShutdownSignals;
+import dev.membrane.gateway.BudgetedCapacity;
 import dev.membrane.gateway.GatewayMetrics;
+import dev.membrane.gateway.admission.Admission;
+import dev.membrane.gateway.kafka.KafkaClients;
+import dev.membrane.serving.memory.MachineMemory;
+import dev.membrane.serving.memory.MemoryModel;
 import dev.membrane.gateway.GatewaySettings;
 import dev.membrane.gateway.KafkaGateway;
 import dev.membrane.gateway.ServedModel;
@@ -104,7 +109,8 @@ public class ServeCommand implements Callable<Integer> {
             embedded.createCompactedTopic(topics.attempts(), topics.partitions());
         }
         GatewaySettings settings = GatewayComposition.settings(config, bootstrap, limits(modelDirs, defaultModel), kafkaClientProperties());
-        KafkaGateway gateway = new KafkaGateway(settings, models, policies, new GatewayMetrics(registry));
+        KafkaGateway gateway = new KafkaGateway(settings, models, capacities(models, modelDirs, settings), policies,
+                new GatewayMetrics(registry), KafkaClients.real());
         gateway.start();
         state.serving(gateway, policies);
         ScheduledExecutorService reload = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -130,6 +136,34 @@ public class ServeCommand implements Callable<Integer> {
         if (embedded != null) embedded.close();
         LOG.info("stopped: every session closed");
         return 0;
+    }
+
+    /**
+     * Each model's capacity under the memory budget, split evenly between the workers (their batches run at the
+     * same time).
+     */
+    private Map<String, Admission.ModelCapacity> capacities(Map<String, ServedModel> models, Map<String, String> modelDirs,
+                                                           GatewaySettings settings) {
+        Map<String, MemoryModel> memory = new LinkedHashMap<>();
+        long weights = 0;
+        for (String id : models.keySet()) {
+            MemoryModel m = MemoryModel.of(ModelFolder.open(Path.of(modelDirs.get(id))));
+            memory.put(id, m);
+            weights += m.weightBytes();
+        }
+        long totalWeights = weights;
+        long budgetMb = config.gateway().memoryBudgetMb().orElseGet(() -> MemoryModel.defaultBudgetMb(MachineMemory.detect(), totalWeights));
+        long perBatch = (budgetMb << 20) / settings.workers();
+        Map<String, Admission.ModelCapacity> out = new LinkedHashMap<>();
+        memory.forEach((id, m) -> {
+            out.put(id, new BudgetedCapacity(models.get(id).slots(), m, perBatch, settings.maxBatchImages()));
+            var largest = m.fit(settings.limits().maxSide(), settings.limits().maxSide(), 1, true, perBatch);
+            LOG.info("memory budget " + budgetMb + " MB (" + (perBatch >> 20) + " MB per batch); model '" + id + "': one guided "
+                    + settings.limits().maxSide() + "px image needs an estimated " + (largest.peakBytes() >> 20) + " MB"
+                    + (largest.fits() ? "" : ": such requests are refused OVER_BUDGET"));
+        });
+        if (budgetMb <= 0) LOG.severe("the memory budget is " + budgetMb + " MB: every request will be refused OVER_BUDGET");
+        return out;
     }
 
     /** The properties file's entries, then {@code membrane.kafka.client.*} on top. */

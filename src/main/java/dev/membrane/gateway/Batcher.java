@@ -10,7 +10,7 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Dynamic batching: a worker takes the oldest waiting request and every other one with the same batch key, up to
- * {@code maxImages} images, waiting at most {@code maxWaitMs} from the oldest's arrival for the batch to fill.
+ * {@code maxImages} images and no more than any member's memory budget allows ({@link WorkItem#maxImagesPerBatch}), waiting at most {@code maxWaitMs} from the oldest's arrival for the batch to fill.
  * Requests with different adapter stacks share a batch (per-sample adapter slots). Thread-safe.
  */
 final class Batcher {
@@ -54,7 +54,8 @@ final class Batcher {
             WorkItem first = queue.getFirst();
             WorkItem.BatchKey key = first.batchKey();
             long deadline = first.receivedAtMs() + maxWaitMs;
-            while (!closed && imagesWithKey(key) < maxImages) {
+            int cap = Math.min(maxImages, first.maxImagesPerBatch());
+            while (!closed && imagesWithKey(key) < cap) {
                 long wait = deadline - System.currentTimeMillis();
                 if (wait <= 0) break;
                 changed.await(wait, TimeUnit.MILLISECONDS);
@@ -65,9 +66,12 @@ final class Batcher {
             for (Iterator<WorkItem> it = queue.iterator(); it.hasNext(); ) {
                 WorkItem w = it.next();
                 if (!w.batchKey().equals(key)) continue;
-                if (!batch.isEmpty() && images + w.request().numImages() > maxImages) break;
+                // the memory budget: no item joins a batch larger than it may be part of
+                int after = images + w.imageCount();
+                if (!batch.isEmpty() && (after > cap || after > w.maxImagesPerBatch())) break;
                 batch.add(w);
-                images += w.request().numImages();
+                images = after;
+                cap = Math.min(cap, w.maxImagesPerBatch());
                 it.remove();
             }
             return batch;
@@ -78,7 +82,7 @@ final class Batcher {
 
     private int imagesWithKey(WorkItem.BatchKey key) {
         int n = 0;
-        for (WorkItem w : queue) if (w.batchKey().equals(key)) n += w.request().numImages();
+        for (WorkItem w : queue) if (w.batchKey().equals(key)) n += w.imageCount();
         return n;
     }
 

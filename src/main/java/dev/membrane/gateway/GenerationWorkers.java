@@ -35,6 +35,7 @@ final class GenerationWorkers {
     private final Consumer<Outcome> sink;
     private final GatewayMetrics metrics;
     private final List<Thread> threads = new ArrayList<>();
+    private final RequestAssembly assembly = new RequestAssembly();
 
     GenerationWorkers(Batcher batcher, Map<String, ServedModel> models, Consumer<Outcome> sink, GatewayMetrics metrics) {
         this.batcher = batcher;
@@ -102,35 +103,54 @@ final class GenerationWorkers {
         }
     }
 
+    /** Generates a batch and returns the outcomes of the requests it finishes (a split request's with its last part). */
     List<Outcome> process(List<WorkItem> taken) {
-        long start = System.currentTimeMillis();
+        List<WorkItem> live = taken.stream().filter(w -> !assembly.abandoned(w)).toList();
+        Outcome[] parts = generate(live);
         List<Outcome> out = new ArrayList<>();
-        List<WorkItem> batch = new ArrayList<>();
-        for (WorkItem w : taken) {
+        for (WorkItem skipped : taken) {
+            // parts of a request a failed part already ended: accounted for, not generated
+            if (!live.contains(skipped)) assembly.offer(skipped, null);
+        }
+        for (int i = 0; i < live.size(); i++) {
+            Outcome whole = assembly.offer(live.get(i), parts[i]);
+            if (whole != null) out.add(whole);
+        }
+        return out;
+    }
+
+    /** The outcome of each item, in order; a split item's covers its own images only. */
+    private Outcome[] generate(List<WorkItem> taken) {
+        long start = System.currentTimeMillis();
+        Outcome[] out = new Outcome[taken.size()];
+        List<Integer> batch = new ArrayList<>();
+        for (int k = 0; k < taken.size(); k++) {
+            WorkItem w = taken.get(k);
             if (w.request().expiredAt(start)) {
-                out.add(Outcomes.expired(w.input(), w.request(), w.decision(), w.request().deadlineMs(), start));
+                out[k] = Outcomes.expired(w.input(), w.request(), w.decision(), w.request().deadlineMs(), start);
                 continue;
             }
             String problem = problemAlone(models.get(w.request().model()), w);
-            if (problem != null) out.add(Outcomes.failed(w.input(), w.request(), w.decision(), ErrorCode.GENERATION_FAILED, problem, start));
-            else batch.add(w);
+            if (problem != null) out[k] = Outcomes.failed(w.input(), w.request(), w.decision(), ErrorCode.GENERATION_FAILED, problem, start);
+            else batch.add(k);
         }
         if (batch.isEmpty()) return out;
-        WorkItem first = batch.get(0);
+        WorkItem first = taken.get(batch.get(0));
         ServedModel model = models.get(first.request().model());
         List<ImageSpec> images = new ArrayList<>();
         List<AdapterPipeline.ImageStack> stacks = new ArrayList<>();
-        for (WorkItem w : batch) {
+        for (int k : batch) {
+            WorkItem w = taken.get(k);
             List<AdapterPipeline.AdapterRequest> adapters = new ArrayList<>();
             for (PolicyDecision.ResolvedAdapter a : w.decision().adapters()) adapters.add(new AdapterPipeline.AdapterRequest(a.file(), a.transport()));
-            for (int i = 0; i < w.request().numImages(); i++) {
+            for (int i = w.firstImage(); i < w.firstImage() + w.imageCount(); i++) {
                 images.add(new ImageSpec(w.request().prompt(), w.request().negativePrompt(), w.request().seed() + i,
                         w.request().guidanceScale()));
                 stacks.add(new AdapterPipeline.ImageStack(adapters, w.decision().policy().stacking()));
             }
         }
         try {
-            MDC.put("requestId", batch.stream().map(w -> w.request().requestId()).toList().toString());
+            MDC.put("requestId", batch.stream().map(k -> taken.get(k).request().requestId()).toList().toString());
             var req = first.request();
             GenerationRequest g = new GenerationRequest(images, req.width(), req.height(), req.steps(), req.guidanceScale(),
                     SchedulerKind.parse(req.scheduler()));
@@ -139,9 +159,10 @@ final class GenerationWorkers {
             metrics.batch(images.size(), t.unetCallMs());
             long done = System.currentTimeMillis();
             int index = 0;
-            for (WorkItem w : batch) {
+            for (int k : batch) {
+                WorkItem w = taken.get(k);
                 List<ImageOut> imgs = new ArrayList<>();
-                for (int i = 0; i < w.request().numImages(); i++, index++) {
+                for (int i = 0; i < w.imageCount(); i++, index++) {
                     GenerationResult.GeneratedImage img = result.generation().images().get(index);
                     imgs.add(new ImageOut(img.png(), OutputRecords.sha256(img.png()), img.width(), img.height(), img.spec().seed()));
                 }
@@ -149,21 +170,21 @@ final class GenerationWorkers {
                 List<AdapterPipeline.Applied> scores = result.applied().get(index - 1);
                 List<PolicyDecision.ResolvedAdapter> resolved = w.decision().adapters();
                 for (int a = 0; a < scores.size(); a++) {
-                    var s = scores.get(a);
+                    var sc = scores.get(a);
                     applied.add(new Applied(resolved.get(a).entry().id(), resolved.get(a).entry().category(),
-                            s.file().sha256(), s.file().rank(), s.score().sf(), s.score().st(), s.score().gamma()));
+                            sc.file().sha256(), sc.file().rank(), sc.score().sf(), sc.score().st(), sc.score().gamma()));
                 }
                 BatchTimings bt = new BatchTimings(start - w.receivedAtMs(), t.tokenizeMs() + t.textEncodeMs(),
                         t.denoiseMs(), t.decodeMs() + t.pngMs(), images.size(), batch.size(),
                         model.pipeline().pipeline().target().device(), model.pipeline().pipeline().target().provider());
-                out.add(Outcomes.completed(w.input(), w.request(), w.decision(), imgs, applied, bt, done));
+                out[k] = Outcomes.completed(w.input(), w.request(), w.decision(), imgs, applied, bt, done);
             }
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "batch of " + batch.size() + " requests failed: " + e.getMessage(), e);
             long done = System.currentTimeMillis();
-            out.removeIf(o -> o instanceof Outcome.Completed);
-            for (WorkItem w : batch) {
-                out.add(Outcomes.failed(w.input(), w.request(), w.decision(), ErrorCode.GENERATION_FAILED, String.valueOf(e.getMessage()), done));
+            for (int k : batch) {
+                WorkItem w = taken.get(k);
+                out[k] = Outcomes.failed(w.input(), w.request(), w.decision(), ErrorCode.GENERATION_FAILED, String.valueOf(e.getMessage()), done);
             }
         } finally {
             MDC.remove("requestId");

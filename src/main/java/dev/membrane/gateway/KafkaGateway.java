@@ -299,7 +299,8 @@ public final class KafkaGateway implements AutoCloseable {
             }
             if (admitted.isEmpty()) return;
             ledger.started(admitted.stream().map(WorkItem::input).toList());
-            admitted.forEach(batcher::add);
+            // a request larger than the memory budget allows in one batch goes in parts
+            admitted.forEach(w -> w.parts().forEach(batcher::add));
             LOG.info(() -> "admitted " + admitted.size() + " requests: " + admitted.stream().map(w -> w.request().requestId()).toList());
         }
 

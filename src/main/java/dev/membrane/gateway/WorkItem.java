@@ -12,8 +12,30 @@ import dev.membrane.policy.PolicyDecision;
  * @param decision its policy, adapters verified
  * @param maxImagesPerBatch most of its images one batch may hold within the memory budget (its images are split
  *                 across batches beyond that)
+ * @param firstImage the first of the request's images this item generates (0 unless split)
+ * @param imageCount how many of its images this item generates
  */
-public record WorkItem(Received input, GenerationRequestMessage request, PolicyDecision decision, int maxImagesPerBatch) {
+public record WorkItem(Received input, GenerationRequestMessage request, PolicyDecision decision, int maxImagesPerBatch,
+                       int firstImage, int imageCount) {
+
+    /** The whole request as one item. */
+    public WorkItem(Received input, GenerationRequestMessage request, PolicyDecision decision, int maxImagesPerBatch) {
+        this(input, request, decision, maxImagesPerBatch, 0, request.numImages());
+    }
+
+    /** The request's images in parts of at most {@code maxImagesPerBatch}: one item unless the budget splits it. */
+    public java.util.List<WorkItem> parts() {
+        if (imageCount <= maxImagesPerBatch) return java.util.List.of(this);
+        java.util.List<WorkItem> out = new java.util.ArrayList<>();
+        for (int first = firstImage; first < firstImage + imageCount; first += maxImagesPerBatch) {
+            out.add(new WorkItem(input, request, decision, maxImagesPerBatch, first, Math.min(maxImagesPerBatch, firstImage + imageCount - first)));
+        }
+        return out;
+    }
+
+    public boolean split() {
+        return imageCount != request.numImages();
+    }
 
     public long receivedAtMs() {
         return input.receivedAtMs();

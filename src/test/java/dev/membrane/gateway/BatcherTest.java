@@ -15,7 +15,7 @@ class BatcherTest {
     private static WorkItem item(String id, int width, int images, long receivedAt) {
         // guidance differs per request: it is per image in a batch, not part of the key
         var req = new GenerationRequestMessage(id, "", "", "p", "", width, 64, 4, 1.0 + id.hashCode() % 7, 1, true, "ddim", images, "tiny");
-        return new WorkItem(new Received("t", 0, 0, 0, 1, null, null, receivedAt), req, null, req.numImages());
+        return new WorkItem(new Received("t", 0, 0, 0, 1, null, null, receivedAt), req, null, 8);
     }
 
     @Test
@@ -54,5 +54,17 @@ class BatcherTest {
         long t1 = System.currentTimeMillis();
         assertEquals(1, b.take().size());
         assertTrue(System.currentTimeMillis() - t1 < 1_000, "a lone request goes when its wait is up");
+    }
+
+    /** The memory budget: a batch never holds more images than any of its members may share. */
+    @Test
+    void noBatchExceedsItsMembersBudgetedImages() throws Exception {
+        Batcher b = new Batcher(8, 0);
+        for (String id : List.of("a", "b", "c")) {
+            var r = new GenerationRequestMessage(id, "t", "a", "p", "", 64, 64, 4, 7.5, 1, true, "ddim", 1, "tiny");
+            b.add(new WorkItem(new Received("t", 0, 0, 0, 1, null, null, System.currentTimeMillis()), r, null, 2));
+        }
+        assertEquals(2, b.take().size());
+        assertEquals(1, b.take().size());
     }
 }

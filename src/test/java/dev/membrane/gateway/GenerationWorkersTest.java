@@ -78,6 +78,27 @@ class GenerationWorkersTest {
         assertEquals(2, byId.get("ok1").timings().batchRequests(), "the two valid requests still share their batch");
     }
 
+    /** A request split across batches by the memory budget gives the images it gives whole. */
+    @Test
+    void aSplitRequestsImagesEqualTheWholeRequests() throws Exception {
+        ServedModel model = GatewayHarness.model();
+        var nudity = CATALOG.loadVerified("nudity");
+        var d = new PolicyDecision(new Policy("p", "1", "0".repeat(64), List.of(), StackingMode.LINEAR, false),
+                List.of(new PolicyDecision.ResolvedAdapter(CATALOG.get("nudity"), nudity, CATALOG.get("nudity").transport())), null);
+        var req = new GenerationRequestMessage("s", "t", "a", "a photo of a cat", "", 64, 64, 3, 7.5, 11, true, "ddim", 3, "tiny");
+        var in = new Received("in", 0, 0, 0, 1, null, null, System.currentTimeMillis());
+        GenerationWorkers workers = new GenerationWorkers(new Batcher(8, 0), Map.of("tiny", model), o -> { },
+                new GatewayMetrics(new SimpleMeterRegistry()));
+        Outcome whole = workers.process(List.of(new WorkItem(in, req, d, 3))).get(0);
+        List<WorkItem> parts = new WorkItem(in, req, d, 2).parts();
+        assertEquals(2, parts.size());
+        assertTrue(workers.process(List.of(parts.get(1))).isEmpty(), "not done after one part");
+        List<Outcome> done = workers.process(List.of(parts.get(0)));
+        assertEquals(1, done.size());
+        assertEquals(Outcome.Status.COMPLETED, done.get(0).status());
+        assertEquals(whole.images().stream().map(i -> i.sha256()).toList(), done.get(0).images().stream().map(i -> i.sha256()).toList());
+    }
+
     @Test
     void officialStackingOfMismatchedAdaptersIsRefusedWhenThePolicyLoads(@TempDir Path dir) throws Exception {
         Path adapters = dir.resolve("a");

@@ -43,12 +43,16 @@ class KafkaGatewayMockTest {
     }
 
     private KafkaGateway start(Path dir, int maxInFlight, long loopStallMs) throws Exception {
+        return start(dir, maxInFlight, loopStallMs, ServedModel.unbudgeted(Map.of("tiny", GatewayHarness.model()), 8));
+    }
+
+    private KafkaGateway start(Path dir, int maxInFlight, long loopStallMs, Map<String, dev.membrane.gateway.admission.Admission.ModelCapacity> capacities)
+            throws Exception {
         RequestLimits limits = new RequestLimits(500, 256, 256 * 256, 50, 4, 64, 4, 7.5, 30, "ddim", "tiny", Set.of("tiny"));
         GatewaySettings s = GatewaySettings.builder("mock:9092", TOPICS, limits).instanceId("mock").maxBatchWaitMs(0)
                 .maxInFlight(maxInFlight).publishMaxAttempts(5).loopStallMs(loopStallMs).build();
         var policies = GatewayHarness.policies(dir, AdapterCatalog.load(Path.of("adapters/catalog.json")));
-        gateway = new KafkaGateway(s, Map.of("tiny", GatewayHarness.model()), ServedModel.unbudgeted(Map.of("tiny", GatewayHarness.model()), 8),
-                policies, new GatewayMetrics(registry), kafka);
+        gateway = new KafkaGateway(s, Map.of("tiny", GatewayHarness.model()), capacities, policies, new GatewayMetrics(registry), kafka);
         gateway.start();
         return gateway;
     }
@@ -270,5 +274,28 @@ class KafkaGatewayMockTest {
         await(() -> !gateway.live(), "liveness to fail after publish-max-attempts");
         assertTrue(gateway.fatal().contains("gave up"), gateway.fatal());
         assertTrue(json("results").isEmpty());
+    }
+
+    @Test
+    void theMemoryBudgetSplitsWhatFitsInPartsAndRefusesWhatNeverFits(@TempDir Path dir) throws Exception {
+        var memory = dev.membrane.serving.memory.MemoryModel.of(dev.membrane.diffusion.ModelFolder.open(dev.membrane.testing.TinyModel.dir()));
+        long oneGuided64 = memory.peakBytes(64, 64, 2, 1);
+        assertTrue(memory.peakBytes(64, 64, 4, 2) > oneGuided64 && memory.peakBytes(256, 256, 2, 1) > oneGuided64);
+        start(dir, 32, 90_000, Map.of("tiny", new BudgetedCapacity(GatewayHarness.model().slots(), memory, oneGuided64, 8)));
+        kafka.assign(0);
+        kafka.add(0, 0, "three", "{\"requestId\":\"three\",\"tenant\":\"t\",\"prompt\":\"a cat\",\"seed\":5,\"steps\":2,\"numImages\":3}");
+        kafka.add(0, 1, "wide", "{\"requestId\":\"wide\",\"tenant\":\"t\",\"prompt\":\"a cat\",\"steps\":2,\"width\":256,\"height\":256}");
+        await(() -> json("results").size() == 2, "two results");
+        var byId = new java.util.HashMap<String, JsonNode>();
+        json("results").forEach(r -> byId.put(r.get("requestId").asText(), r));
+        JsonNode three = byId.get("three");
+        assertEquals("COMPLETED", three.get("status").asText());
+        assertEquals(List.of(5L, 6L, 7L), java.util.stream.StreamSupport.stream(three.get("images").spliterator(), false)
+                .map(i -> i.get("seed").asLong()).toList(), "three one-image batches, back in order");
+        JsonNode audit = json("audit").stream().filter(a -> a.get("requestId").asText().equals("three")).findFirst().orElseThrow();
+        assertEquals(1, audit.get("batchImages").asInt(), "each batch held one image");
+        assertEquals("OVER_BUDGET", byId.get("wide").get("error").get("code").asText());
+        assertTrue(byId.get("wide").get("error").get("message").asText().contains("MB"), byId.get("wide").toString());
+        assertEquals(1, kafka.committed("dlq").size(), "over budget goes to the dead-letter topic");
     }
 }
