@@ -30,6 +30,7 @@ public final class DenoisingBatch implements AutoCloseable {
     private boolean membershipChanged;
     /** STATIC: whether the current batch has made its first call (then it admits nobody until it empties). */
     private boolean started;
+    private int feedBuilds;
 
     public DenoisingBatch(AdapterPipeline pipeline, BatchingMode requested, int maxRows) {
         if (maxRows < 1) throw new IllegalArgumentException("maxRows must be at least 1, got " + maxRows);
@@ -184,6 +185,12 @@ public final class DenoisingBatch implements AutoCloseable {
         }
         feeds = BatchFeeds.build(sd.unet().session().environment(), pipeline.layout(), active, sd.unet().session().file());
         membershipChanged = false;
+        feedBuilds++;
+    }
+
+    /** How often the per-row feeds were built (once per membership change), for tests. */
+    int feedBuilds() {
+        return feedBuilds;
     }
 
     /** A failed call leaves nothing consistent to continue from: every running request fails and leaves. */
