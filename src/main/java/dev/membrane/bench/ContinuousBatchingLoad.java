@@ -35,9 +35,12 @@ public final class ContinuousBatchingLoad {
             return new Plan(64, 8, 48, 80, new int[] {10, 20, 30}, new double[] {0.5, 0.8}, 13);
         }
 
-        /** The SD 1.5 reference at 256x256, sized for about 15 minutes on 2 cores. */
+        /**
+         * The SD 1.5 reference at 256x256, sized for about 15 minutes on 2 cores (a UNet row costs about 1.2 s there):
+         * few requests and few steps, keeping tiny's 1:2:3 spread of step counts.
+         */
         public static Plan sd15() {
-            return new Plan(256, 8, 8, 12, new int[] {4, 8, 12}, new double[] {0.5, 0.8}, 13);
+            return new Plan(256, 8, 6, 10, new int[] {2, 4, 6}, new double[] {0.5, 0.8}, 13);
         }
 
         public Plan withRequests(int capacity, int load) {
@@ -84,12 +87,13 @@ public final class ContinuousBatchingLoad {
         double capacity = burst.throughputRps();
         json.put("staticCapacityRps", round(capacity));
         json.put("staticCapacityMeanRows", round(burst.meanRows()));
+        json.put("staticCapacityMeanStepMs", round(burst.meanStepMs()));
         StringBuilder md = new StringBuilder();
         md.append(String.format("Static capacity: %.3f requests/s (burst of %d one-image guided requests, steps from %s, %dx%d, "
-                        + "at most %d images per batch).%n%n", capacity, plan.capacityRequests(), Arrays.toString(plan.stepChoices()),
-                plan.imageSize(), plan.imageSize(), plan.maxImages()));
-        md.append("| load | mode | requests | p50 ms | p99 ms | throughput rps | UNet calls | mean rows/call |\n"
-                + "| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+                        + "at most %d images per batch; %.0f ms per step at %.1f UNet rows).%n%n", capacity, plan.capacityRequests(), Arrays.toString(plan.stepChoices()),
+                plan.imageSize(), plan.imageSize(), plan.maxImages(), burst.meanStepMs(), burst.meanRows()));
+        md.append("| load | mode | requests | p50 ms | p99 ms | throughput rps | UNet calls | mean rows/call | mean step ms |\n"
+                + "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
         ArrayNode loads = json.putArray("loads");
         for (int li = 0; li < plan.loads().length; li++) {
             double fraction = plan.loads()[li];
@@ -117,7 +121,7 @@ public final class ContinuousBatchingLoad {
             json.put("loadThroughputRatio_" + percent, round(throughput));
             row(md, percent, statik, plan.loadRequests());
             row(md, percent, continuous, plan.loadRequests());
-            md.append(String.format("| %d%% | continuous / static | | %.3f | %.3f | %.3f | | |%n", percent, p50, p99, throughput));
+            md.append(String.format("| %d%% | continuous / static | | %.3f | %.3f | %.3f | | | |%n", percent, p50, p99, throughput));
         }
         md.append("\nLatency: arrival to decoded PNG. Throughput: requests / (last finish - first arrival). Goal (issue 13): "
                 + "p50 <= 0.6 of static at 80% load, throughput >= 0.97.\n");
@@ -131,11 +135,13 @@ public final class ContinuousBatchingLoad {
         n.put("throughputRps", round(r.throughputRps()));
         n.put("unetCalls", r.unetCalls());
         n.put("meanRowsPerCall", round(r.meanRows()));
+        n.put("meanStepMs", round(r.meanStepMs()));
     }
 
     private static void row(StringBuilder md, int percent, LoadDriver.Run r, int requests) {
-        md.append(String.format("| %d%% | %s | %d | %.0f | %.0f | %.3f | %d | %.1f |%n", percent, r.mode().id(), requests,
-                Stats.quantile(r.latencyMs(), 0.5), Stats.quantile(r.latencyMs(), 0.99), r.throughputRps(), r.unetCalls(), r.meanRows()));
+        md.append(String.format("| %d%% | %s | %d | %.0f | %.0f | %.3f | %d | %.1f | %.0f |%n", percent, r.mode().id(), requests,
+                Stats.quantile(r.latencyMs(), 0.5), Stats.quantile(r.latencyMs(), 0.99), r.throughputRps(), r.unetCalls(), r.meanRows(),
+                r.meanStepMs()));
     }
 
     private static double round(double v) {

@@ -28,8 +28,9 @@ final class LoadDriver {
      * @param throughputRps requests finished per second, first arrival to last finish
      * @param unetCalls     UNet calls made
      * @param meanRows      mean UNet rows per call
+     * @param meanStepMs    mean time of one step (the UNet call, scheduler steps, and decoding when a request leaves)
      */
-    record Run(BatchingMode mode, List<Double> latencyMs, double throughputRps, int unetCalls, double meanRows) {
+    record Run(BatchingMode mode, List<Double> latencyMs, double throughputRps, int unetCalls, double meanRows, double meanStepMs) {
     }
 
     private LoadDriver() {
@@ -42,6 +43,7 @@ final class LoadDriver {
         List<PreparedRequest> waiting = new ArrayList<>();
         long calls = 0;
         long rows = 0;
+        double stepMs = 0;
         long start = System.nanoTime();
         double lastFinishMs = 0;
         try (DenoisingBatch batch = new DenoisingBatch(pipeline, mode, maxRows)) {
@@ -60,7 +62,10 @@ final class LoadDriver {
                 admit(batch, waiting);
                 rows += batch.activeRows();
                 calls++;
-                for (FinishedRequest f : batch.step()) {
+                long stepStart = System.nanoTime();
+                List<FinishedRequest> finished = batch.step();
+                stepMs += (System.nanoTime() - stepStart) / 1e6;
+                for (FinishedRequest f : finished) {
                     if (f instanceof FinishedRequest.Failed failed) throw new IllegalStateException(f.id() + ": " + failed.reason(), failed.cause());
                     lastFinishMs = sinceMs(start);
                     latencies.add(lastFinishMs - arrivedAt.get(f.id()));
@@ -68,7 +73,7 @@ final class LoadDriver {
                 }
             }
             double span = (lastFinishMs - arrivals.get(0).atMs()) / 1e3;
-            return new Run(batch.effectiveMode().mode(), latencies, arrivals.size() / span, (int) calls, rows / (double) calls);
+            return new Run(batch.effectiveMode().mode(), latencies, arrivals.size() / span, (int) calls, rows / (double) calls, stepMs / calls);
         }
     }
 
