@@ -12,6 +12,10 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.membrane.MembraneException;
 import dev.membrane.bench.BenchSuite;
 import dev.membrane.bench.MemoryEstimateCheck;
+import dev.membrane.bench.ContinuousBatchingLoad;
+import dev.membrane.diffusion.StableDiffusionPipeline;
+import dev.membrane.spm.AdapterPipeline;
+import dev.membrane.spm.PreparedUNets;
 import dev.membrane.diffusion.ModelFolder;
 import dev.membrane.onnx.OrtRuntime;
 import dev.membrane.onnx.reference.ReferenceModelBuilder;
@@ -23,6 +27,7 @@ import picocli.CommandLine.Option;
  * {@code bench [--model DIR] [--quick] [--out FILE.json]}: adapter overhead, mixed vs uniform batches, merge
  * switching vs slots, gateway vs bare, and achieved GFLOP/s against a matmul peak, all in one run. Prints a
  * Markdown table on stdout and writes the JSON. {@code bench --memory}: the memory estimate against measured RSS.
+ * {@code bench --load}: continuous against static batching under Poisson load instead ({@link ContinuousBatchingLoad}).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure SPM slots, mixed batches, merge switching and the gateway side by side; print a table, write JSON.")
@@ -51,6 +56,19 @@ public class BenchCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "bench-results.json", description = "JSON results file. Default: ${DEFAULT-VALUE}.")
     Path out;
 
+    @Option(names = "--load", description = "Instead of the suite: continuous vs static batching under Poisson load "
+            + "(p50/p99 latency, throughput at 50% and 80% of static capacity); writes --load-out and its .md beside it.")
+    boolean load;
+
+    @Option(names = "--load-out", defaultValue = "bench-load.json", description = "JSON results of --load. Default: ${DEFAULT-VALUE}.")
+    Path loadOut;
+
+    @Option(names = "--load-requests", description = "With --load: requests per load run (the capacity burst takes 3/5 of it).")
+    Integer loadRequests;
+
+    @Option(names = "--load-steps", split = ",", description = "With --load: step counts requests draw from (default 10,20,30; 4,8,12 on sd15).")
+    int[] loadSteps;
+
     @Override
     public Integer call() throws Exception {
         if (memory) return memoryCheck();
@@ -61,6 +79,7 @@ public class BenchCommand implements Callable<Integer> {
             ReferenceModelBuilder.build(dir, ReferenceModelBuilder.Options.of(preset), LOG::info);
         }
         ModelFolder folder = ModelFolder.open(dir);
+        if (load) return runLoad(folder, quick);
         BenchSuite.Plan plan = quick ? BenchSuite.Plan.quick() : BenchSuite.Plan.full();
         if (imageSize != null) {
             plan = new BenchSuite.Plan(imageSize, plan.reps(), plan.warmup(), plan.mixedBatch(), plan.mergeReps(), plan.requests(),
@@ -99,6 +118,21 @@ public class BenchCommand implements Callable<Integer> {
             ReferenceModelBuilder.build(dir, ReferenceModelBuilder.Options.of(preset), LOG::info);
         }
         return dir;
+    }
+
+    private int runLoad(ModelFolder folder, boolean tiny) throws IOException {
+        ContinuousBatchingLoad.Plan plan = tiny ? ContinuousBatchingLoad.Plan.tiny() : ContinuousBatchingLoad.Plan.sd15();
+        if (imageSize != null) plan = plan.withImageSize(imageSize);
+        if (loadRequests != null) plan = plan.withRequests(Math.max(1, loadRequests * 3 / 5), loadRequests);
+        if (loadSteps != null) plan = plan.withSteps(loadSteps);
+        OrtRuntime runtime = OrtRuntime.create(config.runtimeConfig());
+        try (StableDiffusionPipeline sd = StableDiffusionPipeline.open(folder, PreparedUNets.ensure(folder, 8), runtime)) {
+            ContinuousBatchingLoad.Report report = ContinuousBatchingLoad.run(new AdapterPipeline(sd), plan, LOG::info);
+            Files.writeString(loadOut, Json.MAPPER.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report.json()) + "\n");
+            Files.writeString(loadOut.resolveSibling(loadOut.getFileName().toString().replaceFirst("\\.json$", "") + ".md"), report.markdown());
+            System.out.print(report.markdown());
+        }
+        return 0;
     }
 
     /** FLOPs are counted for the reference presets' architecture; other models get none. */

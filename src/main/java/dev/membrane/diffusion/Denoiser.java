@@ -74,10 +74,19 @@ public final class Denoiser {
         int half = noise.length / 2;
         int perImage = half / g.length;
         float[] out = new float[half];
-        for (int i = 0; i < half; i++) {
-            float u = noise[i];
-            out[i] = (float) (u + g[i / perImage] * (noise[half + i] - u));
-        }
+        for (int b = 0; b < g.length; b++) guideInto(noise, b * perImage, half + b * perImage, perImage, g[b], out, b * perImage);
         return out;
+    }
+
+    /**
+     * One image's guided prediction, {@code out[outFrom + i] = uncond + g (cond − uncond)} for n values read at
+     * {@code uncondFrom} and {@code condFrom}: the arithmetic of {@link #guide}, for batches whose rows are not laid
+     * out as two halves (continuous batching).
+     */
+    public static void guideInto(float[] noise, int uncondFrom, int condFrom, int n, double g, float[] out, int outFrom) {
+        for (int i = 0; i < n; i++) {
+            float u = noise[uncondFrom + i];
+            out[outFrom + i] = (float) (u + g * (noise[condFrom + i] - u));
+        }
     }
 }

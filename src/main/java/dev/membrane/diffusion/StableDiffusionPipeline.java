@@ -86,6 +86,10 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         return denoiser.unet();
     }
 
+    public LatentDecoder decoder() {
+        return decoder;
+    }
+
     public ExecutionTarget target() {
         return target;
     }

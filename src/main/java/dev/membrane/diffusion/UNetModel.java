@@ -65,6 +65,19 @@ public final class UNetModel implements AutoCloseable {
     }
 
     /**
+     * Whether the graph's timestep input has a batch dimension (dynamic, or a size other than 1), so that every row
+     * of a call can carry its own timestep. A scalar or {@code [1]} timestep makes one timestep per call.
+     */
+    public boolean perRowTimesteps() {
+        return timestep.rank() == 1 && timestep.shape()[0] != 1;
+    }
+
+    /** The declared timestep input, for messages. */
+    public TensorSignature timestepInput() {
+        return timestep;
+    }
+
+    /**
      * One UNet call.
      *
      * @param latents  flat [B, 4, h, w]
@@ -74,13 +87,32 @@ public final class UNetModel implements AutoCloseable {
      * @param extra    further feeds by input name (not closed here); empty for an unprepared UNet
      */
     public float[] predict(float[] latents, long[] shape, double t, TextEmbeddings context, Map<String, OnnxTensor> extra) {
+        double[] perRow = new double[(int) shape[0]];
+        java.util.Arrays.fill(perRow, t);
+        return predict(latents, shape, perRow, context, extra);
+    }
+
+    /**
+     * One UNet call where row b is at timestep {@code timestepPerRow[b]} (continuous batching). On a graph without
+     * {@link #perRowTimesteps()} every row must share one timestep.
+     */
+    public float[] predict(float[] latents, long[] shape, double[] timestepPerRow, TextEmbeddings context, Map<String, OnnxTensor> extra) {
         if (context.batch() != shape[0]) {
             throw new IllegalArgumentException("latent batch " + shape[0] + " but " + context.batch() + " embeddings");
+        }
+        if (timestepPerRow.length != shape[0]) {
+            throw new IllegalArgumentException("latent batch " + shape[0] + " but " + timestepPerRow.length + " timesteps");
+        }
+        if (!perRowTimesteps()) {
+            for (double t : timestepPerRow) {
+                if (t != timestepPerRow[0]) throw new IllegalArgumentException(session.file() + ": " + timestep
+                        + " takes one timestep per call, but the rows have different timesteps");
+            }
         }
         return OrtErrors.call(session.file(), "running the UNet", () -> {
             var env = session.environment();
             try (OnnxTensor x = Tensors.floating(env, latents, shape, sample.type());
-                 OnnxTensor ts = timestepTensor(t, (int) shape[0]);
+                 OnnxTensor ts = timestepTensor(timestepPerRow);
                  OnnxTensor ehs = Tensors.floating(env, context.data(), context.shape(), this.context.type())) {
                 Map<String, OnnxTensor> feeds = new HashMap<>(extra);
                 feeds.put(sample.name(), x);
@@ -93,17 +125,18 @@ public final class UNetModel implements AutoCloseable {
         });
     }
 
-    private OnnxTensor timestepTensor(double t, int batch) throws ai.onnxruntime.OrtException {
-        long[] shape = timestep.rank() == 0 ? new long[0] : new long[] {timestep.shape()[0] == 1 ? 1 : batch};
+    /** The timestep tensor as the graph declares it: one value per row, or the first row's value once. */
+    private OnnxTensor timestepTensor(double[] perRow) throws ai.onnxruntime.OrtException {
+        long[] shape = timestep.rank() == 0 ? new long[0] : new long[] {perRowTimesteps() ? perRow.length : 1};
         int n = (int) Tensors.elementCount(shape);
         var env = session.environment();
         if (timestep.isInteger()) {
             long[] values = new long[n];
-            java.util.Arrays.fill(values, Math.round(t));
+            for (int i = 0; i < n; i++) values[i] = Math.round(perRow[i]);
             return Tensors.integer(env, values, shape, timestep.type() == OnnxJavaType.INT32 ? OnnxJavaType.INT32 : OnnxJavaType.INT64);
         }
         float[] values = new float[n];
-        java.util.Arrays.fill(values, (float) t);
+        for (int i = 0; i < n; i++) values[i] = (float) perRow[i];
         return Tensors.floating(env, values, shape, timestep.type());
     }
 
