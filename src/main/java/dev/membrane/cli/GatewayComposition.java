@@ -5,6 +5,7 @@ import java.util.Map;
 import dev.membrane.gateway.GatewaySettings;
 import dev.membrane.gateway.message.OutputRecords;
 import dev.membrane.gateway.message.RequestLimits;
+import dev.membrane.serving.BatchingMode;
 
 /**
  * The composition root of the gateway's settings: configuration keys onto {@link GatewaySettings.Builder}. A key
@@ -35,6 +36,7 @@ final class GatewayComposition {
         g.brokerProbeIntervalMs().ifPresent(b::brokerProbeIntervalMs);
         g.brokerUnreachableAfterMs().ifPresent(b::brokerUnreachableAfterMs);
         g.poisonAfter().ifPresent(b::poisonAfter);
+        g.batching().map(BatchingMode::parse).ifPresent(b::batching);
         return b.build();
     }
 }

@@ -150,6 +150,9 @@ public interface MembraneConfig {
         @WithName("memory-budget-mb")
         Optional<Long> memoryBudgetMb();
 
+        /** continuous or static. */
+        Optional<String> batching();
+
         /** Rank-1 adapter slots per sample in the prepared UNets. */
         @WithDefault("8")
         int slots();

@@ -21,9 +21,18 @@ final class Batcher {
     private final Condition changed = lock.newCondition();
     private boolean closed;
 
+    private final java.util.function.Function<WorkItem, Object> keyOf;
+
+    /** Batches by {@link WorkItem#batchKey()} (static batching: same size, steps and scheduler). */
     Batcher(int maxImages, long maxWaitMs) {
+        this(maxImages, maxWaitMs, WorkItem::batchKey);
+    }
+
+    /** @param keyOf items with equal keys may share a batch */
+    Batcher(int maxImages, long maxWaitMs, java.util.function.Function<WorkItem, Object> keyOf) {
         this.maxImages = maxImages;
         this.maxWaitMs = maxWaitMs;
+        this.keyOf = keyOf;
     }
 
     void add(WorkItem item) {
@@ -52,7 +61,7 @@ final class Batcher {
             while (queue.isEmpty() && !closed) changed.await();
             if (queue.isEmpty()) return List.of();
             WorkItem first = queue.getFirst();
-            WorkItem.BatchKey key = first.batchKey();
+            Object key = keyOf.apply(first);
             long deadline = first.receivedAtMs() + maxWaitMs;
             int cap = Math.min(maxImages, first.maxImagesPerBatch());
             while (!closed && imagesWithKey(key) < cap) {
@@ -65,7 +74,7 @@ final class Batcher {
             int images = 0;
             for (Iterator<WorkItem> it = queue.iterator(); it.hasNext(); ) {
                 WorkItem w = it.next();
-                if (!w.batchKey().equals(key)) continue;
+                if (!keyOf.apply(w).equals(key)) continue;
                 // the memory budget: no item joins a batch larger than it may be part of
                 int after = images + w.imageCount();
                 if (!batch.isEmpty() && (after > cap || after > w.maxImagesPerBatch())) break;
@@ -80,9 +89,9 @@ final class Batcher {
         }
     }
 
-    private int imagesWithKey(WorkItem.BatchKey key) {
+    private int imagesWithKey(Object key) {
         int n = 0;
-        for (WorkItem w : queue) if (w.batchKey().equals(key)) n += w.imageCount();
+        for (WorkItem w : queue) if (keyOf.apply(w).equals(key)) n += w.imageCount();
         return n;
     }
 
@@ -92,6 +101,27 @@ final class Batcher {
         try {
             closed = true;
             changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Without waiting, removes and returns the queued items {@code accept} takes, in arrival order (a running
+     * continuous batch asks at each step boundary; {@code accept} counts the room it gives away).
+     */
+    List<WorkItem> takeNow(java.util.function.Predicate<WorkItem> accept) {
+        lock.lock();
+        try {
+            List<WorkItem> out = new ArrayList<>();
+            for (Iterator<WorkItem> it = queue.iterator(); it.hasNext(); ) {
+                WorkItem w = it.next();
+                if (accept.test(w)) {
+                    out.add(w);
+                    it.remove();
+                }
+            }
+            return out;
         } finally {
             lock.unlock();
         }

@@ -5,6 +5,7 @@ import java.util.Objects;
 
 import dev.membrane.gateway.message.OutputRecords;
 import dev.membrane.gateway.message.RequestLimits;
+import dev.membrane.serving.BatchingMode;
 
 /**
  * How the gateway runs. Built with {@link #builder}; every default lives in {@link Builder} and nowhere else.
@@ -33,12 +34,14 @@ import dev.membrane.gateway.message.RequestLimits;
  * @param brokerUnreachableAfterMs readiness turns false this long after the broker last answered
  * @param poisonAfter        a record whose processing was in flight when the process died this many times goes to
  *                           the dead-letter topic as {@code POISON}
+ * @param batching           continuous (requests join a running batch at step boundaries) or static
  */
 public record GatewaySettings(String bootstrapServers, OutputRecords.Topics topics, String groupId, String instanceId,
                               int workers, int maxBatchImages, long maxBatchWaitMs, int maxInFlight, long drainTimeoutMs,
                               RequestLimits limits, Map<String, String> kafka, int sessionTimeoutMs, int transactionTimeoutMs,
                               int duplicateWindowSize, long duplicateWindowMs, long loopStallMs, int publishMaxAttempts,
-                              long brokerProbeIntervalMs, long brokerUnreachableAfterMs, int poisonAfter) {
+                              long brokerProbeIntervalMs, long brokerUnreachableAfterMs, int poisonAfter,
+                              BatchingMode batching) {
 
     public static Builder builder(String bootstrapServers, OutputRecords.Topics topics, RequestLimits limits) {
         return new Builder(bootstrapServers, topics, limits);
@@ -63,6 +66,7 @@ public record GatewaySettings(String bootstrapServers, OutputRecords.Topics topi
         b.brokerProbeIntervalMs = brokerProbeIntervalMs;
         b.brokerUnreachableAfterMs = brokerUnreachableAfterMs;
         b.poisonAfter = poisonAfter;
+        b.batching = batching;
         return b;
     }
 
@@ -90,6 +94,7 @@ public record GatewaySettings(String bootstrapServers, OutputRecords.Topics topi
         private long brokerProbeIntervalMs = 5_000;
         private long brokerUnreachableAfterMs = 15_000;
         private int poisonAfter = 2;
+        private BatchingMode batching = BatchingMode.CONTINUOUS;
 
         private Builder(String bootstrapServers, OutputRecords.Topics topics, RequestLimits limits) {
             this.bootstrapServers = Objects.requireNonNull(bootstrapServers);
@@ -114,13 +119,14 @@ public record GatewaySettings(String bootstrapServers, OutputRecords.Topics topi
         public Builder brokerProbeIntervalMs(long v) { brokerProbeIntervalMs = v; return this; }
         public Builder brokerUnreachableAfterMs(long v) { brokerUnreachableAfterMs = v; return this; }
         public Builder poisonAfter(int v) { poisonAfter = v; return this; }
+        public Builder batching(BatchingMode v) { batching = v; return this; }
 
         public GatewaySettings build() {
             if (workers < 1 || maxBatchImages < 1 || maxInFlight < 1) throw new IllegalArgumentException("workers, batch and in-flight bounds must be positive");
             if (poisonAfter < 1) throw new IllegalArgumentException("poison-after must be at least 1");
             return new GatewaySettings(bootstrapServers, topics, groupId, instanceId, workers, maxBatchImages, maxBatchWaitMs,
                     maxInFlight, drainTimeoutMs, limits, kafka, sessionTimeoutMs, transactionTimeoutMs, duplicateWindowSize,
-                    duplicateWindowMs, loopStallMs, publishMaxAttempts, brokerProbeIntervalMs, brokerUnreachableAfterMs, poisonAfter);
+                    duplicateWindowMs, loopStallMs, publishMaxAttempts, brokerProbeIntervalMs, brokerUnreachableAfterMs, poisonAfter, batching);
         }
     }
 }

@@ -41,6 +41,7 @@ import dev.membrane.gateway.publish.PartitionBatch;
 import dev.membrane.gateway.publish.PublishFailure;
 import dev.membrane.gateway.publish.Publisher;
 import dev.membrane.policy.PolicyStore;
+import dev.membrane.serving.BatchingMode;
 
 /**
  * The gateway's Kafka side: one thread owns the consumer of the requests topic and the transactional producer;
@@ -92,8 +93,12 @@ public final class KafkaGateway implements AutoCloseable {
         this.output = new OutputRecords(settings.topics(), new OutputRecords.GatewayInfo(settings.instanceId(), infos));
         this.admission = new Admission(new RequestParser(settings.limits()), policies, capacities,
                 new RecentRequests(settings.duplicateWindowSize(), settings.duplicateWindowMs()));
-        this.batcher = new Batcher(settings.maxBatchImages(), settings.maxBatchWaitMs());
-        this.workers = new GenerationWorkers(batcher, Map.copyOf(models), this::finishedByWorker, metrics);
+        BatchingMode mode = GenerationWorkers.effectiveMode(settings.batching(), models);
+        LOG.info("batching: " + mode.id() + (mode != settings.batching() ? " (asked for " + settings.batching().id() + ")" : ""));
+        // continuous batches share a call whatever their steps and schedulers; static ones run every step together
+        this.batcher = new Batcher(settings.maxBatchImages(), settings.maxBatchWaitMs(),
+                mode == BatchingMode.CONTINUOUS ? WorkItem::sizeKey : WorkItem::batchKey);
+        this.workers = new GenerationWorkers(batcher, Map.copyOf(models), this::finishedByWorker, metrics, mode, settings.maxBatchImages());
         metrics.queueDepth(batcher::depth);
     }
 

@@ -45,6 +45,14 @@ public record WorkItem(Received input, GenerationRequestMessage request, PolicyD
     public record BatchKey(String model, int width, int height, int steps, String scheduler) {
     }
 
+    /** Requests with equal keys can share a continuous batch whatever their steps, schedulers, stacks and guidance. */
+    public record SizeKey(String model, int width, int height) {
+    }
+
+    public SizeKey sizeKey() {
+        return new SizeKey(request.model(), request.width(), request.height());
+    }
+
     public BatchKey batchKey() {
         return new BatchKey(request.model(), request.width(), request.height(), request.steps(), request.scheduler());
     }

@@ -38,7 +38,7 @@ class GenerationWorkersTest {
                         new PolicyDecision.ResolvedAdapter(CATALOG.get("nudity"), nudity, CATALOG.get("nudity").transport())), null);
         List<WorkItem> batch = List.of(item("f1", decision), item("f2", decision));
         GenerationWorkers workers = new GenerationWorkers(new Batcher(8, 0), Map.of("tiny", model), o -> { },
-                new GatewayMetrics(new SimpleMeterRegistry()));
+                new GatewayMetrics(new SimpleMeterRegistry()), dev.membrane.serving.BatchingMode.CONTINUOUS, 8);
         List<Outcome> out = workers.process(batch);
         assertEquals(2, out.size());
         OutputRecords records = new OutputRecords(new OutputRecords.Topics("in", "results", "audit", "dlq"),
@@ -67,7 +67,7 @@ class GenerationWorkersTest {
         var fine = new PolicyDecision(policy, List.of(new PolicyDecision.ResolvedAdapter(CATALOG.get("nudity"), nudity,
                 CATALOG.get("nudity").transport())), null);
         GenerationWorkers workers = new GenerationWorkers(new Batcher(8, 0), Map.of("tiny", model), o -> { },
-                new GatewayMetrics(new SimpleMeterRegistry()));
+                new GatewayMetrics(new SimpleMeterRegistry()), dev.membrane.serving.BatchingMode.CONTINUOUS, 8);
         List<Outcome> out = workers.process(List.of(item("ok1", fine), item("bad", tooMany), item("ok2", fine)));
         Map<String, Outcome> byId = new java.util.HashMap<>();
         out.forEach(o -> byId.put(o.requestId(), o));
@@ -88,7 +88,7 @@ class GenerationWorkersTest {
         var req = new GenerationRequestMessage("s", "t", "a", "a photo of a cat", "", 64, 64, 3, 7.5, 11, true, "ddim", 3, "tiny");
         var in = new Received("in", 0, 0, 0, 1, null, null, System.currentTimeMillis());
         GenerationWorkers workers = new GenerationWorkers(new Batcher(8, 0), Map.of("tiny", model), o -> { },
-                new GatewayMetrics(new SimpleMeterRegistry()));
+                new GatewayMetrics(new SimpleMeterRegistry()), dev.membrane.serving.BatchingMode.CONTINUOUS, 8);
         Outcome whole = workers.process(List.of(new WorkItem(in, req, d, 3))).get(0);
         List<WorkItem> parts = new WorkItem(in, req, d, 2).parts();
         assertEquals(2, parts.size());
@@ -128,7 +128,7 @@ class GenerationWorkersTest {
 
     private static WorkItem item(String id, PolicyDecision d) {
         var req = new GenerationRequestMessage(id, "t", "a", "a photo of a cat", "", 64, 64, 3, 7.5, 1, true, "ddim", 1, "tiny");
-        return new WorkItem(new Received("in", 0, 0, 0, 1, null, null, System.currentTimeMillis()), req, d, 1);
+        return new WorkItem(new Received("in", 0, 0, 0, 1, null, null, System.currentTimeMillis()), req, d, 8);
     }
 
 }

@@ -298,4 +298,19 @@ class KafkaGatewayMockTest {
         assertTrue(byId.get("wide").get("error").get("message").asText().contains("MB"), byId.get("wide").toString());
         assertEquals(1, kafka.committed("dlq").size(), "over budget goes to the dead-letter topic");
     }
+
+    /** Continuous batching: a short request arriving while a long one runs joins its batch and leaves first. */
+    @Test
+    void aShortRequestJoinsARunningLongOneAndFinishesFirst(@TempDir Path dir) throws Exception {
+        start(dir, 32);
+        kafka.assign(0, 1);
+        kafka.add(0, 0, "long", "{\"requestId\":\"long\",\"tenant\":\"t\",\"prompt\":\"a cat\",\"seed\":1,\"steps\":60,\"scheduler\":\"euler\"}");
+        Thread.sleep(600);
+        kafka.add(1, 0, "short", "{\"requestId\":\"short\",\"tenant\":\"t\",\"prompt\":\"a dog\",\"seed\":2,\"steps\":2,\"scheduler\":\"ddim\"}");
+        await(() -> json("results").size() == 2, "two results");
+        List<String> order = json("results").stream().map(r -> r.get("requestId").asText()).toList();
+        assertEquals(List.of("short", "long"), order, "the short one did not wait for the long one's batch");
+        JsonNode shortAudit = json("audit").stream().filter(a -> a.get("requestId").asText().equals("short")).findFirst().orElseThrow();
+        assertEquals(2, shortAudit.get("batchRequests").asInt(), "it shared the long one's UNet calls");
+    }
 }
