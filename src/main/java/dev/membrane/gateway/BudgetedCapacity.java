@@ -29,14 +29,15 @@ public final class BudgetedCapacity implements Admission.ModelCapacity {
         return slots;
     }
 
+    /** The largest batch of images like this request's: what it and the requests sharing its batch may hold. */
     private BatchFit fit(GenerationRequestMessage r) {
-        return memory.fit(r.width(), r.height(), r.numImages(), r.guidanceScale() > 1.0, budgetBytesPerBatch);
+        return memory.fit(r.width(), r.height(), maxBatchImages, r.guidanceScale() > 1.0, budgetBytesPerBatch);
     }
 
     @Override
     public int imagesPerBatch(GenerationRequestMessage r) {
         BatchFit fit = fit(r);
-        return fit.fits() ? Math.min(fit.imagesPerBatch(), maxBatchImages) : 0;
+        return fit.fits() ? fit.imagesPerBatch() : 0;
     }
 
     @Override

@@ -304,10 +304,11 @@ class KafkaGatewayMockTest {
     void aShortRequestJoinsARunningLongOneAndFinishesFirst(@TempDir Path dir) throws Exception {
         start(dir, 32);
         kafka.assign(0, 1);
-        kafka.add(0, 0, "long", "{\"requestId\":\"long\",\"tenant\":\"t\",\"prompt\":\"a cat\",\"seed\":1,\"steps\":60,\"scheduler\":\"euler\"}");
-        Thread.sleep(600);
-        kafka.add(1, 0, "short", "{\"requestId\":\"short\",\"tenant\":\"t\",\"prompt\":\"a dog\",\"seed\":2,\"steps\":2,\"scheduler\":\"ddim\"}");
+        kafka.add(0, 0, "long", "{\"requestId\":\"long\",\"tenant\":\"t\",\"prompt\":\"a cat\",\"seed\":1,\"steps\":50,\"width\":128,\"height\":128,\"scheduler\":\"euler\"}");
+        Thread.sleep(300);
+        kafka.add(1, 0, "short", "{\"requestId\":\"short\",\"tenant\":\"t\",\"prompt\":\"a dog\",\"seed\":2,\"steps\":2,\"width\":128,\"height\":128,\"scheduler\":\"ddim\"}");
         await(() -> json("results").size() == 2, "two results");
+        json("results").forEach(r -> assertEquals("COMPLETED", r.get("status").asText(), r.toString()));
         List<String> order = json("results").stream().map(r -> r.get("requestId").asText()).toList();
         assertEquals(List.of("short", "long"), order, "the short one did not wait for the long one's batch");
         JsonNode shortAudit = json("audit").stream().filter(a -> a.get("requestId").asText().equals("short")).findFirst().orElseThrow();

@@ -37,7 +37,7 @@ public final class Admission {
         /** Adapter slots of its prepared UNet. */
         int slots();
 
-        /** Most images of this request one batch can hold within the memory budget; 0 if not even one. */
+        /** Most images of this request's size and guidance one batch can hold within the memory budget; 0 if not even one. */
         int imagesPerBatch(GenerationRequestMessage request);
 
         /** Why not even one image fits (for the OVER_BUDGET reason). */
@@ -89,7 +89,7 @@ public final class Admission {
         int perBatch = model.imagesPerBatch(req);
         if (perBatch < 1) return refuse(in, req, decision, ErrorCode.OVER_BUDGET, model.budgetReason(req), nowMs);
         recent.inFlight(in.partition(), req.requestId(), in.position(), nowMs);
-        return new Admitted(new WorkItem(in, req, decision, Math.min(perBatch, req.numImages())));
+        return new Admitted(new WorkItem(in, req, decision, perBatch));
     }
 
     /**
