@@ -158,6 +158,20 @@ class FaultsIT {
         }
     }
 
+    /** An in-process gateway on the broker process, on the topics of {@code prefix}, with a one-concept policy. */
+    private static KafkaGateway inProcessGateway(Path dir, String prefix, java.util.function.UnaryOperator<GatewaySettings.Builder> tune)
+            throws Exception {
+        RequestLimits limits = new RequestLimits(500, 256, 256 * 256, 50, 4, 64, 4, 7.5, 30, "ddim", "tiny", Set.of("tiny"));
+        GatewaySettings s = tune.apply(GatewaySettings.builder(broker.bootstrapServers(), topics(prefix), limits).groupId(prefix + "-group")).build();
+        Path policy = dir.resolve("policy.yaml");
+        Files.writeString(policy, "version: \"1\"\ndefaultPolicy: p\npolicies:\n  p: {concepts: [{id: nudity}]}\n");
+        ServedModel model = ServedModel.open("tiny", TinyModel.dir(), TinyModel.runtime(), 8);
+        KafkaGateway g = new KafkaGateway(s, Map.of("tiny", model), PolicyStore.open(policy, AdapterCatalog.load(Path.of("adapters/catalog.json"))),
+                new GatewayMetrics(new SimpleMeterRegistry()));
+        g.start();
+        return g;
+    }
+
     @Test
     void sigtermWithWorkInFlightPublishesEveryRequestAndExitsZero(@TempDir Path dir) throws Exception {
         int http = freePort();
@@ -181,15 +195,7 @@ class FaultsIT {
 
     @Test
     void readinessTurnsFalseWhileTheBrokerIsFrozenAndReturnsWhenItThaws(@TempDir Path dir) throws Exception {
-        RequestLimits limits = new RequestLimits(500, 256, 256 * 256, 50, 4, 64, 4, 7.5, 30, "ddim", "tiny", Set.of("tiny"));
-        GatewaySettings s = GatewaySettings.builder(broker.bootstrapServers(), topics("ready"), limits).groupId("ready-group")
-                .instanceId("ready-1").brokerProbeIntervalMs(2_000).brokerUnreachableAfterMs(8_000).build();
-        Path policy = dir.resolve("policy.yaml");
-        Files.writeString(policy, "version: \"1\"\ndefaultPolicy: p\npolicies:\n  p: {concepts: [{id: nudity}]}\n");
-        ServedModel model = ServedModel.open("tiny", TinyModel.dir(), TinyModel.runtime(), 8);
-        KafkaGateway g = new KafkaGateway(s, Map.of("tiny", model), PolicyStore.open(policy, AdapterCatalog.load(Path.of("adapters/catalog.json"))),
-                new GatewayMetrics(new SimpleMeterRegistry()));
-        g.start();
+        KafkaGateway g = inProcessGateway(dir, "ready", b -> b.instanceId("ready-1").brokerProbeIntervalMs(2_000).brokerUnreachableAfterMs(8_000));
         try {
             long deadline = System.currentTimeMillis() + 60_000;
             while (!g.ready() && System.currentTimeMillis() < deadline) Thread.sleep(200);
@@ -219,15 +225,7 @@ class FaultsIT {
         int http = freePort();
         Process victim = serve(dir, "takeover", "victim", http);
         awaitReady(victim, http, dir.resolve("serve.log"));
-        RequestLimits limits = new RequestLimits(2000, 1024, 1 << 20, 100, 4, 64, 4, 7.5, 30, "pndm", "tiny", Set.of("tiny"));
-        GatewaySettings s = GatewaySettings.builder(broker.bootstrapServers(), topics("takeover"), limits).groupId("takeover-group")
-                .instanceId("survivor").build();
-        Path policy = dir.resolve("policy.yaml");
-        Files.writeString(policy, "version: \"1\"\ndefaultPolicy: p\npolicies:\n  p: {concepts: [{id: nudity}]}\n");
-        ServedModel model = ServedModel.open("tiny", TinyModel.dir(), TinyModel.runtime(), 8);
-        KafkaGateway survivor = new KafkaGateway(s, Map.of("tiny", model), PolicyStore.open(policy, AdapterCatalog.load(Path.of("adapters/catalog.json"))),
-                new GatewayMetrics(new SimpleMeterRegistry()));
-        survivor.start();
+        KafkaGateway survivor = inProcessGateway(dir, "takeover", b -> b.instanceId("survivor"));
         try {
             // both own a partition once each answers one of the two
             Set<String> owners = new java.util.HashSet<>();
@@ -260,15 +258,7 @@ class FaultsIT {
 
     @Test
     void aBrokerKilledUnderLoadAndRestartedLosesNothingAndDuplicatesNothing(@TempDir Path dir) throws Exception {
-        RequestLimits limits = new RequestLimits(500, 256, 256 * 256, 50, 4, 64, 4, 7.5, 30, "ddim", "tiny", Set.of("tiny"));
-        GatewaySettings s = GatewaySettings.builder(broker.bootstrapServers(), topics("crash"), limits).groupId("crash-group")
-                .instanceId("crash-1").maxInFlight(8).build();
-        Path policy = dir.resolve("policy.yaml");
-        Files.writeString(policy, "version: \"1\"\ndefaultPolicy: p\npolicies:\n  p: {concepts: [{id: nudity}]}\n");
-        ServedModel model = ServedModel.open("tiny", TinyModel.dir(), TinyModel.runtime(), 8);
-        KafkaGateway g = new KafkaGateway(s, Map.of("tiny", model), PolicyStore.open(policy, AdapterCatalog.load(Path.of("adapters/catalog.json"))),
-                new GatewayMetrics(new SimpleMeterRegistry()));
-        g.start();
+        KafkaGateway g = inProcessGateway(dir, "crash", b -> b.instanceId("crash-1").maxInFlight(8));
         int n = 16;
         try {
             for (int i = 0; i < n; i++) send("crash.requests", i % 2, "c" + i, request("c" + i, 12, 64, 1));

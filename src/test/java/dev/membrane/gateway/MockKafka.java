@@ -124,21 +124,7 @@ final class MockKafka implements KafkaClients {
 
     @Override
     public BrokerMonitor brokerMonitor(Properties config, Collection<String> topics, long probeIntervalMs, long unreachableAfterMs) {
-        return new BrokerMonitor() {
-            public boolean reachable() {
-                return true;
-            }
-
-            public long lastAnsweredAtMs() {
-                return System.currentTimeMillis();
-            }
-
-            public TopicLimits limits() {
-                return topic -> limits.maxRecordBytes(topic);
-            }
-
-            public void close() {
-            }
-        };
+        // limits read through at every call, so a test can change them while the gateway runs
+        return BrokerMonitor.fixed(topic -> limits.maxRecordBytes(topic));
     }
 }

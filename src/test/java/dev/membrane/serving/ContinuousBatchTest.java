@@ -23,6 +23,7 @@ import dev.membrane.MembraneException;
 import dev.membrane.diffusion.ImageSpec;
 import dev.membrane.diffusion.scheduler.SchedulerKind;
 import dev.membrane.spm.AdapterSite;
+import dev.membrane.spm.RandomSpm;
 import dev.membrane.spm.SpmFile;
 import dev.membrane.spm.StackingMode;
 import dev.membrane.spm.transport.Transport;
@@ -46,10 +47,10 @@ public class ContinuousBatchTest {
     static void open() {
         model = new ServingFixture(TinyModel.dir(), dir, TinyModel.runtime(), 4);
         List<AdapterSite> sites = model.adapters.layout().adapterSites();
-        fox = RandomAdapters.create(dir.resolve("fox.safetensors"), sites, 1, 1f, 1, "a red fox");
-        castle = RandomAdapters.create(dir.resolve("castle.safetensors"), sites, 2, 1f, 2, "castle");
-        officialA = RandomAdapters.create(dir.resolve("oa.safetensors"), sites, 2, 2f, 3, "ocean");
-        officialB = RandomAdapters.create(dir.resolve("ob.safetensors"), sites, 2, 2f, 4, "red castle");
+        fox = RandomSpm.create(dir.resolve("fox.safetensors"), sites, 1, 1f, 1, 2, "a red fox");
+        castle = RandomSpm.create(dir.resolve("castle.safetensors"), sites, 2, 1f, 2, 2, "castle");
+        officialA = RandomSpm.create(dir.resolve("oa.safetensors"), sites, 2, 2f, 3, 2, "ocean");
+        officialB = RandomSpm.create(dir.resolve("ob.safetensors"), sites, 2, 2f, 4, 2, "red castle");
     }
 
     @AfterAll
@@ -200,10 +201,10 @@ public class ContinuousBatchTest {
     @Test
     void aBadRequestFailsAloneAndTheBatchRunsOn() throws Exception {
         List<AdapterSite> sites = model.adapters.layout().adapterSites();
-        SpmFile tooWide = RandomAdapters.create(dir.resolve("wide.safetensors"), sites, 5, 1f, 5, "wide");
+        SpmFile tooWide = RandomSpm.create(dir.resolve("wide.safetensors"), sites, 5, 1f, 5, 2, "wide");
         List<AdapterSite> otherShapes = sites.stream().map(s -> new AdapterSite(s.key(), s.module(), s.kind(), s.nodeName(),
                 s.weightName(), s.in() + 1, s.out())).toList();
-        SpmFile wrongShape = RandomAdapters.create(dir.resolve("shape.safetensors"), otherShapes, 1, 1f, 6, "shape");
+        SpmFile wrongShape = RandomSpm.create(dir.resolve("shape.safetensors"), otherShapes, 1, 1f, 6, 2, "shape");
         List<RequestSpec> bad = List.of(
                 RequestSpec.builder("rank").image(new ImageSpec("a fox", "", 1)).size(64, 64).steps(4)
                         .stack(stack(StackingMode.LINEAR, adapter(tooWide, Transport.fixed(1.0)))).build(),

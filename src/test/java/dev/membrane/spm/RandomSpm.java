@@ -6,12 +6,12 @@ import java.util.List;
 import java.util.Random;
 
 /** Test helper: SPM files with random factors, written in the official format and read back. */
-final class RandomSpm {
+public final class RandomSpm {
     private RandomSpm() {
     }
 
     /** An adapter on every {@code every}-th site (1 = all), rank r, alpha, random values of visible size. */
-    static SpmFile create(Path file, List<AdapterSite> sites, int rank, float alpha, long seed, int every, String prompts) {
+    public static SpmFile create(Path file, List<AdapterSite> sites, int rank, float alpha, long seed, int every, String prompts) {
         Random r = new Random(seed);
         List<AdapterSite> chosen = new ArrayList<>();
         List<SpmModule> modules = new ArrayList<>();
