@@ -142,7 +142,7 @@ class K8sManifestsTest {
     @Test
     void everyManifestMatchesItsApi() throws Exception {
         Map<String, Object> objects = typedObjects();
-        assertEquals(14, objects.size(), objects.keySet().toString());
+        assertEquals(15, objects.size(), objects.keySet().toString());
     }
 
     @Test

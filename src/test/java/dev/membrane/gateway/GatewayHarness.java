@@ -76,6 +76,18 @@ final class GatewayHarness implements AutoCloseable {
         producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
     }
 
+    /** Sets a topic's {@code max.message.bytes}, as kafka/create-topics.sh does. */
+    void topicLimit(String topic, int bytes) throws Exception {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", kafka.bootstrapServers());
+        try (var admin = org.apache.kafka.clients.admin.Admin.create(p)) {
+            var resource = new org.apache.kafka.common.config.ConfigResource(org.apache.kafka.common.config.ConfigResource.Type.TOPIC, topic);
+            var op = new org.apache.kafka.clients.admin.AlterConfigOp(new org.apache.kafka.clients.admin.ConfigEntry("max.message.bytes",
+                    Integer.toString(bytes)), org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET);
+            admin.incrementalAlterConfigs(Map.of(resource, List.of(op))).all().get();
+        }
+    }
+
     static synchronized ServedModel model() {
         if (model == null) model = ServedModel.open("tiny", TinyModel.dir(), TinyModel.runtime(), 8);
         return model;

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
@@ -165,6 +166,40 @@ class GatewayIT {
                 assertEquals("REJECTED", audit.get("x5").get(0).get("status").asText());
                 assertTrue(audit.get("x5").get(0).get("reason").asText().startsWith("OUT_OF_BOUNDS"));
                 assertTrue(g.live() && g.ready(), "the service stays up");
+            } finally {
+                g.close();
+            }
+        }
+    }
+
+    /**
+     * Issue 13, defect 1, on a real broker with the documented topic limits (kafka/create-topics.sh: 1 MiB for the
+     * dead letters, and here a results topic too small for 4 images): a 600,000-character field and a result over
+     * its topic's limit each end alone, and a valid request on the other partition is served at once.
+     */
+    @Test
+    void recordsTheTopicsWouldRefuseEndAloneAndTheOtherPartitionFlows(@TempDir Path dir) throws Exception {
+        try (GatewayHarness h = new GatewayHarness(dir, "limits")) {
+            h.topicLimit(h.topics.deadLetters(), 1_048_576);
+            h.topicLimit(h.topics.results(), 60_000);
+            h.sendTo(0, "huge", "{\"requestId\":\"huge\",\"prompt\":\"a cat\",\"scheduler\":\"" + "z".repeat(600_000) + "\"}");
+            h.sendTo(0, "four", "{\"requestId\":\"four\",\"prompt\":\"a cat\",\"steps\":2,\"numImages\":4,\"seed\":1}");
+            KafkaGateway g = h.start("limits-1", 0, CATALOG);
+            try {
+                h.sendTo(1, "other", GatewayHarness.request("other", "someone", "a photo of a cat", 2));
+                long start = System.currentTimeMillis();
+                Map<String, List<JsonNode>> results = h.readJson(h.topics.results(), 3, 60_000);
+                assertEquals(Set.of("huge", "four", "other"), results.keySet());
+                assertTrue(System.currentTimeMillis() - start < 30_000, "nothing stalled");
+                assertEquals("INVALID_FIELD", results.get("huge").get(0).get("error").get("code").asText());
+                assertTrue(results.get("huge").get(0).get("error").get("message").asText().length() < 1200);
+                assertEquals("OUTPUT_TOO_LARGE", results.get("four").get(0).get("error").get("code").asText());
+                assertEquals(0, results.get("four").get(0).get("images").size());
+                assertEquals("COMPLETED", results.get("other").get(0).get("status").asText());
+                var dlq = h.read(h.topics.deadLetters(), l -> l.size() >= 2, 30_000);
+                assertEquals(2, dlq.size(), "the bad request and the too-large output are dead-lettered");
+                for (var r : dlq) assertTrue(GatewayHarness.headers(r).get("membrane.reason").length() < 1200);
+                assertTrue(g.live() && g.ready());
             } finally {
                 g.close();
             }
