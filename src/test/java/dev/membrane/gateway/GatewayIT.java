@@ -174,14 +174,14 @@ class GatewayIT {
 
     /**
      * Issue 13, defect 1, on a real broker with the documented topic limits (kafka/create-topics.sh: 1 MiB for the
-     * dead letters, and here a results topic too small for 4 images): a 600,000-character field and a result over
+     * dead letters, and here a results topic of 40 kB: one 64x64 image fits, four do not): a 600,000-character field and a result over
      * its topic's limit each end alone, and a valid request on the other partition is served at once.
      */
     @Test
     void recordsTheTopicsWouldRefuseEndAloneAndTheOtherPartitionFlows(@TempDir Path dir) throws Exception {
         try (GatewayHarness h = new GatewayHarness(dir, "limits")) {
             h.topicLimit(h.topics.deadLetters(), 1_048_576);
-            h.topicLimit(h.topics.results(), 60_000);
+            h.topicLimit(h.topics.results(), 40_000);
             h.sendTo(0, "huge", "{\"requestId\":\"huge\",\"prompt\":\"a cat\",\"scheduler\":\"" + "z".repeat(600_000) + "\"}");
             h.sendTo(0, "four", "{\"requestId\":\"four\",\"prompt\":\"a cat\",\"steps\":2,\"numImages\":4,\"seed\":1}");
             KafkaGateway g = h.start("limits-1", 0, CATALOG);
