@@ -285,8 +285,16 @@ class FaultsIT {
             Process p = serve(dir, "poison", "poison-1", http);
             try {
                 awaitReady(p, http, log);
+                long readyAt = System.currentTimeMillis();
                 if (death == 1) send("poison.requests", 0, "heavy", request("heavy", 100, 256, 4));
                 awaitLog(log, "admitted 1 requests: [heavy]", 60_000);
+                if (death == 2) {
+                    // static membership: the same id takes its partitions back at once, no session timeout
+                    long resumedMs = System.currentTimeMillis() - readyAt;
+                    System.err.println("restart with the same instance id after SIGKILL: its record re-read " + resumedMs + " ms after ready");
+                    Files.writeString(Path.of("target/restart-same-id-ms.txt"), Long.toString(resumedMs));
+                    assertTrue(resumedMs < 15_000, "re-read after " + resumedMs + " ms");
+                }
             } finally {
                 p.destroyForcibly().waitFor(30, TimeUnit.SECONDS); // SIGKILL while it generates
             }
