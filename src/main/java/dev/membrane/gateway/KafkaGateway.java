@@ -18,11 +18,9 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.jboss.logging.MDC;
 
@@ -195,14 +193,14 @@ public final class KafkaGateway implements AutoCloseable {
         try (BrokerMonitor m = clients.brokerMonitor(common(), List.of(settings.topics().results(), settings.topics().audit(),
                 settings.topics().deadLetters()), settings.brokerProbeIntervalMs(), settings.brokerUnreachableAfterMs());
              Consumer<byte[], byte[]> c = clients.requestsConsumer(consumerConfig());
-             Producer<String, byte[]> producer = clients.transactionalProducer(producerConfig());
              AttemptLedger ledger = new AttemptLedger(clients.attemptsReader(attemptsReaderConfig()),
-                     clients.attemptsProducer(attemptsProducerConfig()), settings.topics().attempts(), settings.poisonAfter())) {
+                     clients.attemptsProducer(attemptsProducerConfig()), settings.topics().attempts(), settings.poisonAfter());
+             Publisher publisher = new Publisher(() -> clients.transactionalProducer(producerConfig()), () -> running,
+                     () -> lastLoopMs = System.currentTimeMillis(), output, m.limits(), PRODUCER_MAX_REQUEST_BYTES,
+                     new Backoff(100, 5_000, settings.publishMaxAttempts()), ledger::clearing)) {
             monitor = m;
-            initTransactions(producer);
+            publisher.start();
             consumer = c;
-            Publisher publisher = new Publisher(producer, output, m.limits(), PRODUCER_MAX_REQUEST_BYTES,
-                    new Backoff(100, 5_000, settings.publishMaxAttempts()), ledger::clearing);
             Loop l = new Loop(c, publisher, ledger);
             c.subscribe(List.of(settings.topics().requests()), l);
             l.run();
@@ -212,7 +210,7 @@ public final class KafkaGateway implements AutoCloseable {
             fatal = e.getMessage();
             LOG.log(Level.SEVERE, fatal, e);
         } catch (KafkaException e) {
-            fatal = PublishFailure.of(e) == PublishFailure.FATAL ? "fenced or not authorised: " + e : "Kafka loop failed: " + e;
+            fatal = PublishFailure.of(e) != PublishFailure.RETRIABLE ? "fenced or not authorised: " + e : "Kafka loop failed: " + e;
             LOG.log(Level.SEVERE, fatal, e);
         } catch (RuntimeException e) {
             fatal = "Kafka loop failed: " + e;
@@ -220,20 +218,6 @@ public final class KafkaGateway implements AutoCloseable {
         } finally {
             running = false;
             stopped.countDown();
-        }
-    }
-
-    /** Retried while the broker is away: a gateway started before its broker waits for it, not ready. */
-    private void initTransactions(Producer<String, byte[]> producer) {
-        while (true) {
-            try {
-                producer.initTransactions();
-                return;
-            } catch (TimeoutException e) {
-                if (!running) throw e;
-                lastLoopMs = System.currentTimeMillis();
-                LOG.warning("waiting for the broker to initialise transactions: " + e.getMessage());
-            }
         }
     }
 

@@ -143,18 +143,36 @@ class KafkaGatewayMockTest {
         assertTrue(gateway.live());
     }
 
+    /** A broker outage longer than the transaction timeout fences the producer; nothing else holds the id. */
     @Test
-    void fencingIsFatalAndFailsLiveness(@TempDir Path dir) throws Exception {
+    void aFencedProducerIsReplacedOnceAndPublishingGoesOn(@TempDir Path dir) throws Exception {
         start(dir, 32);
         kafka.assign(0);
         kafka.add(0, 0, "r1", request("r1", 1));
         await(() -> json("results").size() == 1, "the first result");
+        var first = kafka.producer;
+        first.fenceProducer();
+        kafka.add(0, 1, "r2", request("r2", 1));
+        await(() -> json("results").size() == 2, "the second result, through a new producer");
+        assertTrue(first.closed() && kafka.producer != first, "the fenced producer was replaced");
+        assertTrue(gateway.live(), String.valueOf(gateway.fatal()));
+    }
+
+    /** Fenced again by the new producer at once: another instance holds the id, and this one stops. */
+    @Test
+    void fencingThatANewProducerDoesNotCureIsFatalAndFailsLiveness(@TempDir Path dir) throws Exception {
+        start(dir, 32);
+        kafka.assign(0);
+        kafka.add(0, 0, "r1", request("r1", 1));
+        await(() -> json("results").size() == 1, "the first result");
+        kafka.nextProducerFenced = true;
         kafka.producer.fenceProducer();
         kafka.add(0, 1, "r2", request("r2", 1));
         await(() -> !gateway.live(), "liveness to fail");
         assertNotNull(gateway.fatal());
         assertTrue(gateway.fatal().contains("fenced") || gateway.fatal().contains("Fenced"), gateway.fatal());
         assertFalse(gateway.ready());
+        assertEquals(1, json("results").size());
     }
 
     @Test

@@ -39,7 +39,11 @@ final class MockKafka implements KafkaClients {
     final String attempts;
     final MockConsumer<byte[], byte[]> consumer = new MockConsumer<>("earliest");
     final MockConsumer<String, byte[]> attemptsReader = new MockConsumer<>("earliest");
-    final RefusingProducer producer;
+    /** The transactional producer in use; the gateway makes a new one after a fencing. */
+    volatile RefusingProducer producer;
+    private final List<RefusingProducer> producers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Whether the next producer made is fenced already (another live instance with the same id). */
+    volatile boolean nextProducerFenced;
     final MockProducer<String, byte[]> attemptsProducer;
     volatile TopicLimits limits = TopicLimits.fixed(TopicLimits.BROKER_DEFAULT);
 
@@ -51,6 +55,7 @@ final class MockKafka implements KafkaClients {
         for (int p = 0; p < partitions; p++) infos.add(new PartitionInfo(attempts, p, node, new Node[] {node}, new Node[] {node}));
         Cluster cluster = new Cluster("mock", List.of(node), infos, Set.of(), Set.of());
         producer = new RefusingProducer();
+        producers.add(producer);
         attemptsProducer = new MockProducer<>(cluster, true, null, new StringSerializer(), new ByteArraySerializer());
         Map<TopicPartition, Long> zero = new java.util.HashMap<>();
         for (int p = 0; p < partitions; p++) {
@@ -65,6 +70,14 @@ final class MockKafka implements KafkaClients {
     /** A transactional MockProducer that fails sends matching a predicate with RecordTooLargeException. */
     static final class RefusingProducer extends MockProducer<String, byte[]> {
         volatile Predicate<ProducerRecord<String, byte[]>> refuse = r -> false;
+        /** Fenced as soon as initialised: another instance's producer with the same transactional id won. */
+        volatile boolean fencedOnInit;
+
+        @Override
+        public void initTransactions() {
+            super.initTransactions();
+            if (fencedOnInit) fenceProducer();
+        }
 
         RefusingProducer() {
             super(true, null, new StringSerializer(), new ByteArraySerializer());
@@ -97,9 +110,9 @@ final class MockKafka implements KafkaClients {
                 json.getBytes())));
     }
 
-    /** Records committed by the transactional producer to a topic. */
+    /** Records committed by the transactional producers to a topic. */
     List<ProducerRecord<String, byte[]>> committed(String topic) {
-        return producer.history().stream().filter(r -> r.topic().equals(topic)).toList();
+        return producers.stream().flatMap(p -> p.history().stream()).filter(r -> r.topic().equals(topic)).toList();
     }
 
     @Override
@@ -109,6 +122,13 @@ final class MockKafka implements KafkaClients {
 
     @Override
     public Producer<String, byte[]> transactionalProducer(Properties config) {
+        if (producer.closed()) {
+            RefusingProducer next = new RefusingProducer();
+            next.refuse = producer.refuse;
+            next.fencedOnInit = nextProducerFenced;
+            producers.add(next);
+            producer = next;
+        }
         return producer;
     }
 

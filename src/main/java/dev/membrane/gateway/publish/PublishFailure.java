@@ -17,8 +17,16 @@ import org.apache.kafka.common.errors.UnsupportedVersionException;
  * about one record and must not hold back the others, and everything else aborts the transaction and is retried.
  */
 public enum PublishFailure {
-    /** Stop the instance and fail liveness: retrying cannot succeed with this producer. */
+    /** Stop the instance and fail liveness: retrying cannot succeed. */
     FATAL,
+    /**
+     * The producer's epoch is gone: another instance with this transactional id started, or the coordinator
+     * aborted a transaction that outlived {@code transaction.timeout.ms} (a broker outage longer than it does
+     * that). The consumer tells them apart: with static membership a second live instance of this id fences the
+     * consumer too ({@code FencedInstanceIdException}, fatal). So a fenced producer is replaced by a new one once;
+     * fenced again before anything is published, it is fatal.
+     */
+    PRODUCER_FENCED,
     /** The broker or producer refuses this one record; its outcome is converted and the rest retried at once. */
     RECORD_REFUSED,
     /** Abort, back off, retry. */
@@ -26,8 +34,8 @@ public enum PublishFailure {
 
     public static PublishFailure of(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException || t instanceof FencedInstanceIdException
-                    || t instanceof OutOfOrderSequenceException || t instanceof AuthorizationException
+            if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException) return PRODUCER_FENCED;
+            if (t instanceof FencedInstanceIdException || t instanceof OutOfOrderSequenceException || t instanceof AuthorizationException
                     || t instanceof AuthenticationException || t instanceof UnsupportedVersionException) {
                 return FATAL;
             }

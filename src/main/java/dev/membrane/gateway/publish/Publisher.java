@@ -6,7 +6,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.logging.Logger;
 
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
@@ -33,7 +35,7 @@ import dev.membrane.gateway.outcome.Received;
  * Outcomes stay in memory across an abort, so unlike {@code ExactlyOnceMessageProcessor} nothing is rewound or
  * processed again. Confined to the Kafka loop thread.
  */
-public final class Publisher {
+public final class Publisher implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Publisher.class.getName());
     /** Record batch header and record framing, generously. */
     private static final int RECORD_OVERHEAD = 128;
@@ -54,7 +56,11 @@ public final class Publisher {
     public record Waiting(long untilMs) implements Attempt {
     }
 
-    private final Producer<String, byte[]> producer;
+    private final Supplier<Producer<String, byte[]>> producers;
+    private final BooleanSupplier running;
+    private final Runnable alive;
+    private Producer<String, byte[]> producer;
+    private boolean replacedSinceLastCommit;
     private final OutputRecords output;
     private final TopicLimits limits;
     private final int producerMaxBytes;
@@ -66,14 +72,41 @@ public final class Publisher {
     /**
      * @param companion a further record that publishes with an outcome (the crash-loop mark's tombstone), or null
      */
-    public Publisher(Producer<String, byte[]> producer, OutputRecords output, TopicLimits limits, int producerMaxBytes, Backoff backoff,
-                     Function<Received, ProducerRecord<String, byte[]>> companion) {
+    /**
+     * @param producers makes a transactional producer (again, after a fencing that only a transaction timeout caused)
+     * @param running   whether to keep waiting for the broker when initialising transactions
+     * @param alive     called while waiting, so liveness knows the loop is not stalled
+     */
+    public Publisher(Supplier<Producer<String, byte[]>> producers, BooleanSupplier running, Runnable alive, OutputRecords output,
+                     TopicLimits limits, int producerMaxBytes, Backoff backoff, Function<Received, ProducerRecord<String, byte[]>> companion) {
         this.companion = companion == null ? in -> null : companion;
-        this.producer = producer;
+        this.producers = producers;
+        this.running = running;
+        this.alive = alive;
         this.output = output;
         this.limits = limits;
         this.producerMaxBytes = producerMaxBytes;
         this.backoff = backoff;
+    }
+
+    /** Creates the producer and initialises transactions, waiting for the broker as long as the gateway runs. */
+    public void start() {
+        producer = producers.get();
+        while (true) {
+            try {
+                producer.initTransactions();
+                return;
+            } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                if (!running.getAsBoolean()) throw e;
+                alive.run();
+                LOG.warning("waiting for the broker to initialise transactions: " + e.getMessage());
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        if (producer != null) producer.close(java.time.Duration.ofSeconds(5));
     }
 
     public int consecutiveFailures() {
@@ -113,6 +146,7 @@ public final class Publisher {
             return failed(e, outcomes, sendFailures, nowMs);
         }
         backoff.succeeded();
+        replacedSinceLastCommit = false;
         for (Outcome o : outcomes) refusedByBroker.remove(o.input().position());
         return new Committed(List.copyOf(outcomes));
     }
@@ -121,6 +155,15 @@ public final class Publisher {
         PublishFailure kind = PublishFailure.of(e);
         for (Exception f : sendFailures.values()) if (PublishFailure.of(f) == PublishFailure.FATAL) kind = PublishFailure.FATAL;
         if (kind == PublishFailure.FATAL) throw new FatalPublishException("publishing stopped: " + e.getMessage(), e);
+        if (kind == PublishFailure.PRODUCER_FENCED) {
+            if (replacedSinceLastCommit) throw new FatalPublishException("publishing stopped, fenced again by a new producer: " + e.getMessage(), e);
+            LOG.warning("the transactional producer was fenced (" + e.getMessage() + "); the consumer is not, so no other instance"
+                    + " holds this id: a transaction outlived the transaction timeout. Replacing the producer and retrying");
+            producer.close(java.time.Duration.ZERO);
+            replacedSinceLastCommit = true;
+            start();
+            return new Retry("producer replaced", nowMs);
+        }
         abort();
         boolean converted = false;
         for (Map.Entry<Integer, Exception> f : sendFailures.entrySet()) {
