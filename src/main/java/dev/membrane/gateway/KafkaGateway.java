@@ -167,6 +167,10 @@ public final class KafkaGateway implements AutoCloseable {
         p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(PRODUCER_MAX_REQUEST_BYTES));
         p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, Integer.toString(settings.transactionTimeoutMs()));
         p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "30000");
+        // a flush during a broker outage returns within 30 s (not the default 120 s), so the loop keeps iterating
+        // and retries with backoff instead of stalling past liveness's bound
+        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "15000");
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "30000");
         p.put(ProducerConfig.CLIENT_ID_CONFIG, "membrane-" + settings.instanceId());
         return p;
     }

@@ -75,7 +75,13 @@ public final class BrokerProcess implements AutoCloseable {
 
     /** SIGKILL, then a new broker process on the same port and data. */
     public void killAndRestart() throws Exception {
+        killAndRestartAfter(0);
+    }
+
+    /** SIGKILL, {@code downMs} with no broker, then a new broker process on the same port and data. */
+    public void killAndRestartAfter(long downMs) throws Exception {
         process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        Thread.sleep(downMs);
         launch();
     }
 

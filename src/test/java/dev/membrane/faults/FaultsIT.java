@@ -263,7 +263,8 @@ class FaultsIT {
         try {
             for (int i = 0; i < n; i++) send("crash.requests", i % 2, "c" + i, request("c" + i, 12, 64, 1));
             Thread.sleep(700);
-            broker.killAndRestart();
+            // down longer than the 10 s transaction timeout: an open transaction is aborted and its producer fenced
+            broker.killAndRestartAfter(12_000);
             Map<String, List<JsonNode>> results = readAll("crash.results", n, 120_000);
             Map<String, List<JsonNode>> audit = readAll("crash.audit", n, 30_000);
             for (int i = 0; i < n; i++) {
