@@ -109,7 +109,7 @@ public class ServeCommand implements Callable<Integer> {
             embedded.createCompactedTopic(topics.attempts(), topics.partitions());
         }
         GatewaySettings settings = GatewayComposition.settings(config, bootstrap, limits(modelDirs, defaultModel), kafkaClientProperties());
-        KafkaGateway gateway = new KafkaGateway(settings, models, capacities(models, modelDirs, settings), policies,
+        KafkaGateway gateway = new KafkaGateway(settings, models, capacities(models, settings), policies,
                 new GatewayMetrics(registry), KafkaClients.real());
         gateway.start();
         state.serving(gateway, policies);
@@ -142,12 +142,11 @@ public class ServeCommand implements Callable<Integer> {
      * Each model's capacity under the memory budget, split evenly between the workers (their batches run at the
      * same time).
      */
-    private Map<String, Admission.ModelCapacity> capacities(Map<String, ServedModel> models, Map<String, String> modelDirs,
-                                                           GatewaySettings settings) {
+    private Map<String, Admission.ModelCapacity> capacities(Map<String, ServedModel> models, GatewaySettings settings) {
         Map<String, MemoryModel> memory = new LinkedHashMap<>();
         long weights = 0;
         for (String id : models.keySet()) {
-            MemoryModel m = MemoryModel.of(ModelFolder.open(Path.of(modelDirs.get(id))));
+            MemoryModel m = MemoryModel.of(models.get(id).pipeline().pipeline().folder());
             memory.put(id, m);
             weights += m.weightBytes();
         }

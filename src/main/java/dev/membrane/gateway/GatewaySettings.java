@@ -47,29 +47,6 @@ public record GatewaySettings(String bootstrapServers, OutputRecords.Topics topi
         return new Builder(bootstrapServers, topics, limits);
     }
 
-    public Builder toBuilder() {
-        Builder b = new Builder(bootstrapServers, topics, limits);
-        b.groupId = groupId;
-        b.instanceId = instanceId;
-        b.workers = workers;
-        b.maxBatchImages = maxBatchImages;
-        b.maxBatchWaitMs = maxBatchWaitMs;
-        b.maxInFlight = maxInFlight;
-        b.drainTimeoutMs = drainTimeoutMs;
-        b.kafka = kafka;
-        b.sessionTimeoutMs = sessionTimeoutMs;
-        b.transactionTimeoutMs = transactionTimeoutMs;
-        b.duplicateWindowSize = duplicateWindowSize;
-        b.duplicateWindowMs = duplicateWindowMs;
-        b.loopStallMs = loopStallMs;
-        b.publishMaxAttempts = publishMaxAttempts;
-        b.brokerProbeIntervalMs = brokerProbeIntervalMs;
-        b.brokerUnreachableAfterMs = brokerUnreachableAfterMs;
-        b.poisonAfter = poisonAfter;
-        b.batching = batching;
-        return b;
-    }
-
     /** The one place gateway defaults are written down. */
     public static final class Builder {
         private final String bootstrapServers;

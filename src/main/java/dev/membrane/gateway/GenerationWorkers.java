@@ -9,6 +9,7 @@ import java.util.logging.Logger;
 import dev.membrane.gateway.outcome.Outcome;
 import dev.membrane.serving.BatchingMode;
 import dev.membrane.serving.DenoisingBatch;
+import dev.membrane.serving.EffectiveMode;
 
 /**
  * Worker threads, each with its own running batch ({@link WorkerLoop}). An idle worker waits for the
@@ -40,11 +41,10 @@ final class GenerationWorkers {
     static BatchingMode effectiveMode(BatchingMode requested, Map<String, ServedModel> models) {
         BatchingMode effective = requested;
         for (ServedModel m : models.values()) {
-            try (DenoisingBatch probe = new DenoisingBatch(m.pipeline(), requested, 1)) {
-                if (probe.effectiveMode().fellBack()) {
-                    LOG.warning("model '" + m.id() + "': " + probe.effectiveMode().reason());
-                    effective = BatchingMode.STATIC;
-                }
+            EffectiveMode mode = DenoisingBatch.effectiveMode(requested, m.pipeline().pipeline().unet());
+            if (mode.fellBack()) {
+                LOG.warning("model '" + m.id() + "': " + mode.reason());
+                effective = BatchingMode.STATIC;
             }
         }
         return effective;

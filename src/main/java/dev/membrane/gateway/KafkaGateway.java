@@ -90,7 +90,7 @@ public final class KafkaGateway implements AutoCloseable {
         models.forEach((id, m) -> infos.put(id, m.info()));
         this.output = new OutputRecords(settings.topics(), new OutputRecords.GatewayInfo(settings.instanceId(), infos));
         this.admission = new Admission(new RequestParser(settings.limits()), policies, capacities,
-                new RecentRequests(settings.duplicateWindowSize(), settings.duplicateWindowMs()));
+                new RecentRequests(settings.duplicateWindowSize(), settings.duplicateWindowMs()), settings.poisonAfter());
         BatchingMode mode = GenerationWorkers.effectiveMode(settings.batching(), models);
         LOG.info("batching: " + mode.id() + (mode != settings.batching() ? " (asked for " + settings.batching().id() + ")" : ""));
         // continuous batches share a call whatever their steps and schedulers; static ones run every step together
@@ -198,7 +198,7 @@ public final class KafkaGateway implements AutoCloseable {
                 settings.topics().deadLetters()), settings.brokerProbeIntervalMs(), settings.brokerUnreachableAfterMs());
              Consumer<byte[], byte[]> c = clients.requestsConsumer(consumerConfig());
              AttemptLedger ledger = new AttemptLedger(clients.attemptsReader(attemptsReaderConfig()),
-                     clients.attemptsProducer(attemptsProducerConfig()), settings.topics().attempts(), settings.poisonAfter());
+                     clients.attemptsProducer(attemptsProducerConfig()), settings.topics().attempts());
              Publisher publisher = new Publisher(() -> clients.transactionalProducer(producerConfig()), () -> running,
                      () -> lastLoopMs = System.currentTimeMillis(), output, m.limits(), PRODUCER_MAX_REQUEST_BYTES,
                      new Backoff(100, 5_000, settings.publishMaxAttempts()), ledger::clearing)) {
@@ -281,12 +281,7 @@ public final class KafkaGateway implements AutoCloseable {
                 long now = System.currentTimeMillis();
                 Received in = new Received(r.topic(), r.partition(), r.offset(), r.timestamp(), tracker.epoch(tp), r.key(), r.value(), now);
                 tracker.read(in);
-                if (ledger.poisoned(in)) {
-                    String why = "its processing was in flight " + ledger.attempts(in) + " times when the gateway died; not tried again";
-                    finished.add(admission.poison(in, why, now).outcome());
-                    continue;
-                }
-                Admission.Result result = admission.admit(in, now);
+                Admission.Result result = admission.admit(in, ledger.attempts(in), now);
                 if (result instanceof Admission.Admitted a) admitted.add(a.item());
                 else finished.add(((Admission.Refused) result).outcome());
             }
@@ -332,14 +327,20 @@ public final class KafkaGateway implements AutoCloseable {
                 collectFinished();
                 publish();
             }
-            for (TopicPartition tp : parts) {
-                List<Received> dropped = tracker.revoke(tp);
-                admission.recent().forget(tp.partition());
-                if (!abrupt) ledger.handedOver(dropped);
-                ledger.forget(tp);
-                batcher.removeIf(w -> w.input().partition() == tp.partition() && w.input().topic().equals(tp.topic()));
-                if (!dropped.isEmpty()) LOG.info(tp + " revoked with " + dropped.size() + " unpublished records; the new owner re-reads them");
-            }
+            for (TopicPartition tp : parts) release(tp, !abrupt);
+        }
+
+        /**
+         * Forgets a partition that is no longer ours, and its queued work. {@code handOver}: its marks are taken back
+         * (a revocation, where the new owner has not read them yet; not a loss, where it may have).
+         */
+        private void release(TopicPartition tp, boolean handOver) {
+            List<Received> dropped = tracker.revoke(tp);
+            admission.recent().forget(tp.partition());
+            if (handOver) ledger.handedOver(dropped);
+            ledger.forget(tp);
+            batcher.removeIf(w -> w.input().partition() == tp.partition() && w.input().topic().equals(tp.topic()));
+            if (!dropped.isEmpty()) LOG.info(tp + " released with " + dropped.size() + " unpublished records; the new owner re-reads them");
         }
 
         @Override
@@ -353,11 +354,7 @@ public final class KafkaGateway implements AutoCloseable {
 
         @Override
         public void onPartitionsLost(Collection<TopicPartition> parts) {
-            for (TopicPartition tp : parts) {
-                tracker.revoke(tp);
-                admission.recent().forget(tp.partition());
-                ledger.forget(tp);
-            }
+            for (TopicPartition tp : parts) release(tp, false);
         }
     }
 

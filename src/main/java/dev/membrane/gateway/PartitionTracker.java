@@ -42,10 +42,6 @@ final class PartitionTracker {
         return epochs.getOrDefault(tp, -1L);
     }
 
-    boolean owns(TopicPartition tp) {
-        return pending.containsKey(tp);
-    }
-
     void read(Received in) {
         pending.get(new TopicPartition(in.topic(), in.partition())).put(in.offset(), new Slot(in, null));
     }

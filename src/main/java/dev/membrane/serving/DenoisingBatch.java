@@ -41,7 +41,7 @@ public final class DenoisingBatch implements AutoCloseable {
     }
 
     /** CONTINUOUS needs a timestep per row; a UNet exported with a scalar (or [1]) timestep runs STATIC. */
-    static EffectiveMode effectiveMode(BatchingMode requested, UNetModel unet) {
+    public static EffectiveMode effectiveMode(BatchingMode requested, UNetModel unet) {
         if (requested == BatchingMode.CONTINUOUS && !unet.perRowTimesteps()) {
             return new EffectiveMode(BatchingMode.STATIC, unet.session().file() + ": the UNet's " + unet.timestepInput()
                     + " takes one timestep per call, so samples at different steps cannot share a call; batching is static");

@@ -15,8 +15,8 @@ import dev.membrane.policy.PolicyDecision;
 import dev.membrane.policy.PolicyStore;
 
 /**
- * The broker-free step between reading a record and queueing its work: parse, deduplicate, deadline, policy,
- * adapter slots and memory budget, in that order. Confined to the Kafka loop thread (the duplicate window is).
+ * The broker-free step between reading a record and queueing its work: parse, crash-loop breaker, deduplicate,
+ * deadline, policy, adapter slots and memory budget, in that order. Confined to the Kafka loop thread (the duplicate window is).
  */
 public final class Admission {
     private static final Logger LOG = Logger.getLogger(Admission.class.getName());
@@ -48,8 +48,11 @@ public final class Admission {
     private final PolicyStore policies;
     private final Map<String, ModelCapacity> models;
     private final RecentRequests recent;
+    private final int poisonAfter;
 
-    public Admission(RequestParser parser, PolicyStore policies, Map<String, ModelCapacity> models, RecentRequests recent) {
+    /** @param poisonAfter deaths with a record in flight after which it is refused as {@code POISON} */
+    public Admission(RequestParser parser, PolicyStore policies, Map<String, ModelCapacity> models, RecentRequests recent, int poisonAfter) {
+        this.poisonAfter = poisonAfter;
         this.parser = parser;
         this.policies = policies;
         this.models = Map.copyOf(models);
@@ -60,17 +63,27 @@ public final class Admission {
         return recent;
     }
 
-    public Result admit(Received in, long nowMs) {
+    /**
+     * @param deathsInFlight how many times this record's generation started and the process died before its outcome
+     *                       was published (the crash-loop breaker's count)
+     */
+    public Result admit(Received in, int deathsInFlight, long nowMs) {
+        boolean poisoned = deathsInFlight >= poisonAfter;
+        String poisonReason = "its processing was in flight " + deathsInFlight + " times when the gateway died; not tried again";
+        if (poisoned) LOG.severe(in.position() + " is a poison pill: " + poisonReason);
         GenerationRequestMessage req;
         try {
             // ttlMs counts from the record's timestamp; a record without one (-1) counts from its reading
             req = parser.parse(in.value(), in.timestamp() >= 0 ? in.timestamp() : in.receivedAtMs());
         } catch (Rejection e) {
+            if (poisoned) return new Refused(Outcomes.refusedUnread(in, e.requestId(), ErrorCode.POISON, poisonReason, nowMs));
             RecentRequests.Seen first = e.requestId() == null ? null : recent.find(in.partition(), e.requestId(), nowMs);
             // a malformed record must not publish a REJECTED over another record's result under the same key
             if (first != null) return new Refused(Outcomes.duplicate(in, e.requestId(), null, describe(first), nowMs));
             return new Refused(Outcomes.invalid(in, e, nowMs));
         }
+        // its result keyed by its request id, so the producer learns why
+        if (poisoned) return new Refused(Outcomes.refused(in, req, null, ErrorCode.POISON, poisonReason, nowMs));
         RecentRequests.Seen first = recent.find(in.partition(), req.requestId(), nowMs);
         if (first != null) return new Refused(Outcomes.duplicate(in, req.requestId(), req, describe(first), nowMs));
         if (req.expiredAt(nowMs)) return new Refused(Outcomes.expired(in, req, null, req.deadlineMs(), nowMs));
@@ -90,20 +103,6 @@ public final class Admission {
         if (perBatch < 1) return refuse(in, req, decision, ErrorCode.OVER_BUDGET, model.budgetReason(req), nowMs);
         recent.inFlight(in.partition(), req.requestId(), in.position(), nowMs);
         return new Admitted(new WorkItem(in, req, decision, perBatch));
-    }
-
-    /**
-     * A record the crash-loop breaker stops: refused as {@code POISON} without work, its result keyed by its
-     * request id when the id can be read (the record is parsed, nothing more).
-     */
-    public Refused poison(Received in, String why, long nowMs) {
-        LOG.severe(in.position() + " is a poison pill: " + why);
-        try {
-            GenerationRequestMessage req = parser.parse(in.value(), in.timestamp() >= 0 ? in.timestamp() : in.receivedAtMs());
-            return new Refused(Outcomes.refused(in, req, null, ErrorCode.POISON, why, nowMs));
-        } catch (Rejection e) {
-            return new Refused(Outcomes.refusedUnread(in, e.requestId(), ErrorCode.POISON, why, nowMs));
-        }
     }
 
     private static Refused refuse(Received in, GenerationRequestMessage req, PolicyDecision d, ErrorCode code, String why, long nowMs) {

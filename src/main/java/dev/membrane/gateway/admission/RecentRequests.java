@@ -63,11 +63,6 @@ public final class RecentRequests {
         byPartition.remove(partition);
     }
 
-    public int size(int partition) {
-        LinkedHashMap<String, Seen> ids = byPartition.get(partition);
-        return ids == null ? 0 : ids.size();
-    }
-
     private void trim(LinkedHashMap<String, Seen> ids, long nowMs) {
         expire(ids, nowMs);
         Iterator<Map.Entry<String, Seen>> it = ids.entrySet().iterator();

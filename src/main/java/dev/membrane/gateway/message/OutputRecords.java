@@ -73,7 +73,7 @@ public final class OutputRecords {
     }
 
     /** The Kafka key of an outcome's records: the request id, else the input's position. */
-    public static String key(Outcome o) {
+    private static String key(Outcome o) {
         Received in = o.input();
         return o.requestId() != null ? o.requestId() : in.topic() + "-" + in.partition() + "-" + in.offset();
     }

@@ -23,9 +23,9 @@ import dev.membrane.gateway.outcome.Received;
  * The crash-loop breaker's memory, durable in a compacted topic: for each input record whose generation started
  * and whose outcome is not yet published, how many times that has happened. A mark ({@code key} =
  * {@code topic-partition-offset}, value = the count) is written and flushed before the work starts; the tombstone
- * goes out in the transaction that publishes the outcome, so a published record leaves no mark. A record whose
- * count reached {@code poisonAfter} when a new owner reads it was in flight each time a process died: it is
- * dead-lettered as {@code POISON} instead of being tried again. A graceful hand-over (revocation, drain timeout)
+ * goes out in the transaction that publishes the outcome, so a published record leaves no mark. The count a new
+ * owner reads is how many times a process died with the record in flight; {@code Admission} refuses it as
+ * {@code POISON} at {@code membrane.gateway.poison-after}. A graceful hand-over (revocation, drain timeout)
  * takes its marks back, so only deaths count.
  *
  * <p>Each requests partition p keeps its marks in attempts partition p mod (attempts partitions). Confined to the
@@ -37,15 +37,13 @@ public final class AttemptLedger implements AutoCloseable {
     private final Consumer<String, byte[]> reader;
     private final Producer<String, byte[]> marks;
     private final String topic;
-    private final int poisonAfter;
     private final Map<String, Integer> counts = new HashMap<>();
     private int attemptsPartitions = -1;
 
-    public AttemptLedger(Consumer<String, byte[]> reader, Producer<String, byte[]> marks, String topic, int poisonAfter) {
+    public AttemptLedger(Consumer<String, byte[]> reader, Producer<String, byte[]> marks, String topic) {
         this.reader = reader;
         this.marks = marks;
         this.topic = topic;
-        this.poisonAfter = poisonAfter;
     }
 
     public static String key(Received in) {
@@ -85,14 +83,6 @@ public final class AttemptLedger implements AutoCloseable {
     /** Times this record's generation started without its outcome being published. */
     public int attempts(Received in) {
         return counts.getOrDefault(key(in), 0);
-    }
-
-    public boolean poisoned(Received in) {
-        return attempts(in) >= poisonAfter;
-    }
-
-    public int poisonAfter() {
-        return poisonAfter;
     }
 
     /** Marks the start of generation of these records, durably, before the work starts. */

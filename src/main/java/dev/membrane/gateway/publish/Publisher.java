@@ -109,10 +109,6 @@ public final class Publisher implements AutoCloseable {
         if (producer != null) producer.close(java.time.Duration.ofSeconds(5));
     }
 
-    public int consecutiveFailures() {
-        return backoff.failures();
-    }
-
     public Attempt publish(List<PartitionBatch> ready, ConsumerGroupMetadata group, long nowMs) {
         if (!backoff.due(nowMs)) return new Waiting(backoff.nextAttemptAtMs());
         List<Outcome> outcomes = new ArrayList<>();
@@ -120,9 +116,9 @@ public final class Publisher implements AutoCloseable {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         for (PartitionBatch b : ready) {
             for (Outcome o : b.outcomes()) {
-                Outcome fitted = fit(o);
-                outcomes.add(fitted);
-                records.add(recordsWithinLimits(fitted));
+                Fitted fitted = fit(o);
+                outcomes.add(fitted.outcome());
+                records.add(fitted.records());
             }
             offsets.put(b.partition(), new OffsetAndMetadata(b.nextOffset()));
         }
@@ -190,33 +186,45 @@ public final class Publisher implements AutoCloseable {
         }
     }
 
-    /** The outcome, converted if its result cannot be published. */
-    private Outcome fit(Outcome o) {
-        if (!(o instanceof Outcome.Completed c)) return o;
-        String refused = refusedByBroker.get(o.input().position());
-        if (refused != null) return Outcomes.outputTooLarge(c, "the results topic refused the result: " + refused);
-        for (ProducerRecord<String, byte[]> r : output.records(o)) {
-            int limit = limitOf(r.topic());
-            int size = sizeOf(r);
-            if (size > limit) {
-                return Outcomes.outputTooLarge(c, "the " + r.topic() + " record would be " + size + " bytes; the topic accepts " + limit);
-            }
-        }
-        return o;
+    /** An outcome as it will be published, and its records. */
+    private record Fitted(Outcome outcome, List<ProducerRecord<String, byte[]>> records) {
     }
 
-    /** The records of an outcome that fits; a dead letter over its limit loses the original value. */
-    private List<ProducerRecord<String, byte[]>> recordsWithinLimits(Outcome o) {
-        List<ProducerRecord<String, byte[]>> out = new ArrayList<>();
+    /**
+     * The outcome (converted if its result cannot be published) and its records, each serialised once: a dead
+     * letter over its limit loses the original value, and the crash-loop tombstone rides along.
+     */
+    private Fitted fit(Outcome o) {
+        List<ProducerRecord<String, byte[]>> records = output.records(o);
+        if (o instanceof Outcome.Completed c) {
+            String why = whyUnpublishable(o, records);
+            if (why != null) {
+                o = Outcomes.outputTooLarge(c, why);
+                records = output.records(o);
+            }
+        }
         boolean dlqRefused = refusedByBroker.containsKey(o.input().position());
-        for (ProducerRecord<String, byte[]> r : output.records(o)) {
+        List<ProducerRecord<String, byte[]>> out = new ArrayList<>();
+        for (ProducerRecord<String, byte[]> r : records) {
             boolean deadLetter = r.topic().equals(output.topics().deadLetters());
             if (deadLetter && (dlqRefused || sizeOf(r) > limitOf(r.topic()))) out.add(output.deadLetter(o, false));
             else out.add(r);
         }
         ProducerRecord<String, byte[]> extra = companion.apply(o.input());
         if (extra != null) out.add(extra);
-        return out;
+        return new Fitted(o, out);
+    }
+
+    /** Why a completed outcome's records cannot go out as they are (refused before, or over a topic's limit), or null. */
+    private String whyUnpublishable(Outcome o, List<ProducerRecord<String, byte[]>> records) {
+        String refused = refusedByBroker.get(o.input().position());
+        if (refused != null) return "the results topic refused the result: " + refused;
+        for (ProducerRecord<String, byte[]> r : records) {
+            int limit = limitOf(r.topic());
+            int size = sizeOf(r);
+            if (size > limit) return "the " + r.topic() + " record would be " + size + " bytes; the topic accepts " + limit;
+        }
+        return null;
     }
 
     private int limitOf(String topic) {
