@@ -27,6 +27,10 @@ import java.util.stream.Stream;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -99,24 +103,50 @@ class FaultsIT {
         }
     }
 
-    /** Committed values of a topic, until {@code count} distinct keys or the timeout. */
-    private static Map<String, JsonNode> read(String topic, int count, long timeoutMs) throws Exception {
+    /**
+     * Committed records of a topic from its start, until {@code done} holds (then {@code lingerMs} more, so that a
+     * duplicate would show) or the timeout. Assigned, not subscribed: no group join, so the time measured is the
+     * gateway's, not the reader's.
+     */
+    private static List<ConsumerRecord<String, byte[]>> records(String topic, Predicate<List<ConsumerRecord<String, byte[]>>> done,
+                                                               long timeoutMs, long lingerMs) {
         Properties cp = new Properties();
         cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
-        cp.put(ConsumerConfig.GROUP_ID_CONFIG, "faults-reader-" + System.nanoTime());
-        cp.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        Map<String, JsonNode> out = new HashMap<>();
-        try (var consumer = new KafkaConsumer<String, String>(cp, new StringDeserializer(), new StringDeserializer())) {
-            // assigned, not subscribed: no group join, so the time measured is the gateway's, not the reader's
-            var parts = consumer.partitionsFor(topic).stream().map(i -> new org.apache.kafka.common.TopicPartition(topic, i.partition())).toList();
+        List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
+        try (var consumer = new KafkaConsumer<String, byte[]>(cp, new StringDeserializer(), new ByteArrayDeserializer())) {
+            var parts = consumer.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition())).toList();
             consumer.assign(parts);
             consumer.seekToBeginning(parts);
             long until = System.currentTimeMillis() + timeoutMs;
-            while (out.size() < count && System.currentTimeMillis() < until) {
-                for (var r : consumer.poll(Duration.ofMillis(200))) out.put(r.key(), JSON.readTree(r.value()));
+            boolean wasDone = false;
+            while (System.currentTimeMillis() < until) {
+                consumer.poll(Duration.ofMillis(200)).forEach(out::add);
+                if (!wasDone && done.test(out)) {
+                    wasDone = true;
+                    until = Math.min(until, System.currentTimeMillis() + lingerMs);
+                }
             }
         }
+        return out;
+    }
+
+    private static long distinctKeys(List<ConsumerRecord<String, byte[]>> records) {
+        return records.stream().map(ConsumerRecord::key).distinct().count();
+    }
+
+    private static JsonNode json(ConsumerRecord<String, byte[]> r) {
+        try {
+            return JSON.readTree(r.value());
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** The latest committed value per key, until {@code count} distinct keys or the timeout. */
+    private static Map<String, JsonNode> read(String topic, int count, long timeoutMs) {
+        Map<String, JsonNode> out = new HashMap<>();
+        records(topic, l -> distinctKeys(l) >= count, timeoutMs, 0).forEach(r -> out.put(r.key(), json(r)));
         return out;
     }
 
@@ -310,49 +340,23 @@ class FaultsIT {
             assertTrue(results.containsKey("heavy"), logs);
             assertEquals("REJECTED", results.get("heavy").get("status").asText(), logs);
             assertEquals("POISON", results.get("heavy").get("error").get("code").asText());
-            Properties cp = new Properties();
-            cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
-            cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-            try (var consumer = new KafkaConsumer<String, byte[]>(cp, new StringDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
-                var tp = new org.apache.kafka.common.TopicPartition("poison.dlq", 0);
-                consumer.assign(List.of(tp));
-                consumer.seekToBeginning(List.of(tp));
-                String reason = null;
-                long until = System.currentTimeMillis() + 30_000;
-                while (reason == null && System.currentTimeMillis() < until) {
-                    for (var r : consumer.poll(Duration.ofMillis(200))) reason = new String(r.headers().lastHeader("membrane.reason").value());
-                }
-                assertTrue(reason != null && reason.startsWith("POISON"), String.valueOf(reason));
-            }
+            var dlq = records("poison.dlq", l -> !l.isEmpty(), 30_000, 0);
+            String reason = dlq.isEmpty() ? null : new String(dlq.get(0).headers().lastHeader("membrane.reason").value());
+            assertTrue(reason != null && reason.startsWith("POISON"), String.valueOf(reason));
         } finally {
             third.destroy();
             third.waitFor(60, TimeUnit.SECONDS);
         }
     }
 
-    /** Every committed value per key (to count duplicates), until {@code keys} distinct keys or the timeout. */
-    private static Map<String, List<JsonNode>> readAll(String topic, int keys, long timeoutMs) throws Exception {
-        Properties cp = new Properties();
-        cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
-        cp.put(ConsumerConfig.GROUP_ID_CONFIG, "faults-reader-" + System.nanoTime());
-        cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    /** Every committed value per key (to count duplicates), until {@code keys} distinct keys (and 2 s more) or the timeout. */
+    private static Map<String, List<JsonNode>> readAll(String topic, int keys, long timeoutMs) {
         Map<String, List<JsonNode>> out = new HashMap<>();
-        try (var consumer = new KafkaConsumer<String, String>(cp, new StringDeserializer(), new StringDeserializer())) {
-            var parts = consumer.partitionsFor(topic).stream().map(i -> new org.apache.kafka.common.TopicPartition(topic, i.partition())).toList();
-            consumer.assign(parts);
-            consumer.seekToBeginning(parts);
-            long until = System.currentTimeMillis() + timeoutMs;
-            long quietUntil = Long.MAX_VALUE;
-            while (System.currentTimeMillis() < Math.min(until, quietUntil)) {
-                for (var r : consumer.poll(Duration.ofMillis(200))) out.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(JSON.readTree(r.value()));
-                // once every key is there, read 2 s more so a duplicate would show
-                if (out.size() >= keys && quietUntil == Long.MAX_VALUE) quietUntil = System.currentTimeMillis() + 2_000;
-            }
-        }
+        records(topic, l -> distinctKeys(l) >= keys, timeoutMs, 2_000).forEach(r -> out.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(json(r)));
         return out;
     }
 
-    private static Map<String, JsonNode> readOnly(String topic, Set<String> keys) throws Exception {
+    private static Map<String, JsonNode> readOnly(String topic, Set<String> keys) {
         Map<String, JsonNode> all = read(topic, Integer.MAX_VALUE, 300);
         Map<String, JsonNode> out = new HashMap<>();
         keys.forEach(k -> {

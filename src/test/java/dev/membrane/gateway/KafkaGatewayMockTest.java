@@ -80,6 +80,13 @@ class KafkaGatewayMockTest {
         }).toList();
     }
 
+    /** A topic's committed records by requestId (the last one of each). */
+    private Map<String, JsonNode> byId(String topic) {
+        Map<String, JsonNode> out = new java.util.HashMap<>();
+        json(topic).forEach(r -> out.put(r.get("requestId").asText(), r));
+        return out;
+    }
+
     private static String request(String id, int images) {
         return "{\"requestId\":\"" + id + "\",\"tenant\":\"t\",\"prompt\":\"a cat\",\"seed\":1,\"steps\":2,\"numImages\":" + images + "}";
     }
@@ -98,8 +105,8 @@ class KafkaGatewayMockTest {
         kafka.add(0, 0, "big", request("big", 4));
         kafka.add(1, 0, "small", request("small", 1));
         await(() -> json("results").size() == 2, "two results");
-        JsonNode big = json("results").stream().filter(r -> r.get("requestId").asText().equals("big")).findFirst().orElseThrow();
-        JsonNode small = json("results").stream().filter(r -> r.get("requestId").asText().equals("small")).findFirst().orElseThrow();
+        JsonNode big = byId("results").get("big");
+        JsonNode small = byId("results").get("small");
         assertEquals("FAILED", big.get("status").asText());
         assertEquals("OUTPUT_TOO_LARGE", big.get("error").get("code").asText());
         assertEquals(0, big.get("images").size(), "no image bytes");
@@ -119,8 +126,7 @@ class KafkaGatewayMockTest {
         kafka.add(0, 0, "huge", request("huge", 2));
         kafka.add(1, 0, "fine", request("fine", 1));
         await(() -> json("results").size() == 2, "two results");
-        var byId = new java.util.HashMap<String, JsonNode>();
-        json("results").forEach(r -> byId.put(r.get("requestId").asText(), r));
+        Map<String, JsonNode> byId = byId("results");
         assertEquals("OUTPUT_TOO_LARGE", byId.get("huge").get("error").get("code").asText());
         assertEquals("COMPLETED", byId.get("fine").get("status").asText());
         assertTrue(kafka.producer.transactionAborted() || kafka.producer.commitCount() >= 1);
@@ -200,8 +206,7 @@ class KafkaGatewayMockTest {
         kafka.add(0, 0, "late", "{\"requestId\":\"late\",\"tenant\":\"t\",\"prompt\":\"a cat\",\"steps\":2,\"deadlineMs\":1000}");
         kafka.add(0, 1, "ok", "{\"requestId\":\"ok\",\"tenant\":\"t\",\"prompt\":\"a cat\",\"steps\":2,\"ttlMs\":600000}");
         await(() -> json("results").size() == 2, "two results");
-        var byId = new java.util.HashMap<String, JsonNode>();
-        json("results").forEach(r -> byId.put(r.get("requestId").asText(), r));
+        Map<String, JsonNode> byId = byId("results");
         assertEquals("EXPIRED", byId.get("late").get("status").asText());
         assertEquals("DEADLINE_EXCEEDED", byId.get("late").get("error").get("code").asText());
         assertEquals("COMPLETED", byId.get("ok").get("status").asText());
@@ -222,7 +227,7 @@ class KafkaGatewayMockTest {
         assertEquals(1, dlq.size());
         String reason = new String(dlq.get(0).headers().lastHeader("membrane.reason").value());
         assertTrue(reason.startsWith("POISON"), reason);
-        JsonNode boom = json("results").stream().filter(r -> r.get("requestId").asText().equals("boom")).findFirst().orElseThrow();
+        JsonNode boom = byId("results").get("boom");
         assertEquals("POISON", boom.get("error").get("code").asText(), "the producer learns under its request id");
         // the next record was marked before its work and its mark is cleared with its result
         assertTrue(kafka.attemptsProducer.history().stream().anyMatch(r -> r.key().equals("in-0-1") && "1".equals(new String(r.value()))));
@@ -304,13 +309,12 @@ class KafkaGatewayMockTest {
         kafka.add(0, 0, "three", "{\"requestId\":\"three\",\"tenant\":\"t\",\"prompt\":\"a cat\",\"seed\":5,\"steps\":2,\"numImages\":3}");
         kafka.add(0, 1, "wide", "{\"requestId\":\"wide\",\"tenant\":\"t\",\"prompt\":\"a cat\",\"steps\":2,\"width\":256,\"height\":256}");
         await(() -> json("results").size() == 2, "two results");
-        var byId = new java.util.HashMap<String, JsonNode>();
-        json("results").forEach(r -> byId.put(r.get("requestId").asText(), r));
+        Map<String, JsonNode> byId = byId("results");
         JsonNode three = byId.get("three");
         assertEquals("COMPLETED", three.get("status").asText());
         assertEquals(List.of(5L, 6L, 7L), java.util.stream.StreamSupport.stream(three.get("images").spliterator(), false)
                 .map(i -> i.get("seed").asLong()).toList(), "three one-image batches, back in order");
-        JsonNode audit = json("audit").stream().filter(a -> a.get("requestId").asText().equals("three")).findFirst().orElseThrow();
+        JsonNode audit = byId("audit").get("three");
         assertEquals(1, audit.get("batchImages").asInt(), "each batch held one image");
         assertEquals("OVER_BUDGET", byId.get("wide").get("error").get("code").asText());
         assertTrue(byId.get("wide").get("error").get("message").asText().contains("MB"), byId.get("wide").toString());
@@ -329,7 +333,7 @@ class KafkaGatewayMockTest {
         json("results").forEach(r -> assertEquals("COMPLETED", r.get("status").asText(), r.toString()));
         List<String> order = json("results").stream().map(r -> r.get("requestId").asText()).toList();
         assertEquals(List.of("short", "long"), order, "the short one did not wait for the long one's batch");
-        JsonNode shortAudit = json("audit").stream().filter(a -> a.get("requestId").asText().equals("short")).findFirst().orElseThrow();
+        JsonNode shortAudit = byId("audit").get("short");
         assertEquals(2, shortAudit.get("batchRequests").asInt(), "it shared the long one's UNet calls");
     }
 }
