@@ -7,6 +7,7 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -31,6 +32,7 @@ final class OnnxGraphIndex {
     private final Map<String, NodeProto> nodes = new HashMap<>();
     private final Map<String, TensorProto> initializers = new HashMap<>();
     private final Set<String> consumed = new HashSet<>();
+    private final List<TwinParameter> parameters = new ArrayList<>();
 
     OnnxGraphIndex(GraphProto graph, Path modelDir, String source) {
         this.graph = graph;
@@ -87,6 +89,36 @@ final class OnnxGraphIndex {
         TensorProto t = initializer(name);
         consumed.add(name);
         return Initializers.floats(t, modelDir);
+    }
+
+    /**
+     * A learnable tensor of the twin: the initializer's values in the array the computation uses (its stored shape),
+     * recorded so that a trained twin can write its values back under the same name.
+     */
+    ai.djl.ndarray.NDArray parameter(ai.djl.ndarray.NDManager m, String name) {
+        return parameter(m, name, new ai.djl.ndarray.types.Shape(dims(name)));
+    }
+
+    /** As {@link #parameter}, viewed in {@code shape} (same elements, same order). */
+    ai.djl.ndarray.NDArray parameter(ai.djl.ndarray.NDManager m, String name, ai.djl.ndarray.types.Shape shape) {
+        ai.djl.ndarray.NDArray a = m.create(floats(name), shape);
+        parameters.add(new TwinParameter(name, a, false));
+        return a;
+    }
+
+    /** As {@link #parameter}, for a 2-D initializer the computation uses transposed ([out, in] stored as [in, out]). */
+    ai.djl.ndarray.NDArray transposedParameter(ai.djl.ndarray.NDManager m, String name) {
+        long[] d = dims(name);
+        if (d.length != 2) throw unmapped(name + " is not 2-D");
+        float[] t = TwinLayers.transpose(floats(name), (int) d[0], (int) d[1]);
+        ai.djl.ndarray.NDArray a = m.create(t, new ai.djl.ndarray.types.Shape(d[1], d[0]));
+        parameters.add(new TwinParameter(name, a, true));
+        return a;
+    }
+
+    /** The learnable tensors read so far, in reading order. */
+    List<TwinParameter> parameters() {
+        return List.copyOf(parameters);
     }
 
     long[] dims(String name) {

@@ -40,8 +40,8 @@ final class TwinLayers {
             String w = g.weightInput(mm).orElseThrow(() -> g.unmapped(mm.getName() + " has no weight initializer"));
             long[] d = g.dims(w);
             if (d.length != 2) throw g.unmapped(mm.getName() + " weight " + w + " is not 2-D");
-            NDArray weight = m.create(g.floats(w), new Shape(d));
-            NDArray bias = g.node(module, "Add").flatMap(g::weightInput).map(b -> m.create(g.floats(b))).orElse(null);
+            NDArray weight = g.parameter(m, w);
+            NDArray bias = g.node(module, "Add").flatMap(g::weightInput).map(b -> g.parameter(m, b)).orElse(null);
             return new Linear(module, weight, bias, (int) d[0], (int) d[1]);
         }
 
@@ -50,13 +50,12 @@ final class TwinLayers {
             NodeProto gemm = g.require(module, "Gemm");
             String w = gemm.getInput(1);
             long[] d = g.dims(w);
-            float[] values = g.floats(w);
             boolean transB = OnnxGraphIndex.intAttribute(gemm, "transB", 0) == 1;
             int in = (int) (transB ? d[1] : d[0]);
             int out = (int) (transB ? d[0] : d[1]);
-            if (transB) values = transpose(values, out, in);
-            NDArray bias = gemm.getInputCount() > 2 ? m.create(g.floats(gemm.getInput(2))) : null;
-            return new Linear(module, m.create(values, new Shape(in, out)), bias, in, out);
+            NDArray weight = transB ? g.transposedParameter(m, w) : g.parameter(m, w);
+            NDArray bias = gemm.getInputCount() > 2 ? g.parameter(m, gemm.getInput(2)) : null;
+            return new Linear(module, weight, bias, in, out);
         }
 
         NDArray forward(NDArray x, SiteAdapters adapters) {
@@ -84,8 +83,8 @@ final class TwinLayers {
             }
             Shape stride = strides.isEmpty() ? new Shape(1, 1) : new Shape(strides.get(0), strides.get(1));
             Shape pad = pads.isEmpty() ? new Shape(0, 0) : new Shape(pads.get(0), pads.get(1));
-            NDArray bias = conv.getInputCount() > 2 && !conv.getInput(2).isEmpty() ? m.create(g.floats(conv.getInput(2))) : null;
-            return new Conv(module, m.create(g.floats(w), new Shape(d)), bias, stride, pad, (int) d[0]);
+            NDArray bias = conv.getInputCount() > 2 && !conv.getInput(2).isEmpty() ? g.parameter(m, conv.getInput(2)) : null;
+            return new Conv(module, g.parameter(m, w), bias, stride, pad, (int) d[0]);
         }
 
         NDArray forward(NDArray x, SiteAdapters adapters) {
@@ -118,8 +117,8 @@ final class TwinLayers {
         private static NDArray perChannel(OnnxGraphIndex g, NDManager m, String module, String op) {
             NodeProto n = g.require(module, op);
             String name = g.weightInput(n).orElseThrow(() -> g.unmapped(n.getName() + " has no per-channel initializer"));
-            float[] v = g.floats(name);
-            return m.create(v, new Shape(v.length, 1, 1));
+            long channels = java.util.Arrays.stream(g.dims(name)).reduce(1, (a, b) -> a * b);
+            return g.parameter(m, name, new Shape(channels, 1, 1));
         }
 
         NDArray forward(NDArray x) {
@@ -140,12 +139,12 @@ final class TwinLayers {
             if (ln.isPresent()) {
                 NodeProto n = ln.get();
                 return new Norm(OnnxGraphIndex.floatAttribute(n, "epsilon", 1e-5f),
-                        m.create(g.floats(n.getInput(1))), m.create(g.floats(n.getInput(2))));
+                        g.parameter(m, n.getInput(1)), g.parameter(m, n.getInput(2)));
             }
             String w = module + ".weight";
             String b = module + ".bias";
             if (!g.isInitializer(w) || !g.isInitializer(b)) throw g.unmapped("no LayerNormalization node or " + w + " for " + module);
-            return new Norm(1e-5f, m.create(g.floats(w)), m.create(g.floats(b)));
+            return new Norm(1e-5f, g.parameter(m, w), g.parameter(m, b));
         }
 
         NDArray forward(NDArray x) {

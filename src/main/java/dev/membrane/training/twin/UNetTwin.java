@@ -43,6 +43,7 @@ public final class UNetTwin implements AutoCloseable {
     private final List<Level> up;
     private final GroupNorm normOut;
     private final Conv convOut;
+    private List<TwinParameter> parameters = List.of();
 
     /** One down or up block: resnets, their transformers (or none), and the resampler (or none). */
     private record Level(List<Resnet> resnets, List<Transformer> attentions, Conv downsampler, Upsample upsampler) {
@@ -83,6 +84,7 @@ public final class UNetTwin implements AutoCloseable {
             g.firstUnmapped().ifPresent(node -> {
                 throw g.unmapped("node " + node + " is not part of SD 1.x's UNet as the twin knows it");
             });
+            twin.parameters = g.parameters();
             return twin;
         } catch (RuntimeException e) {
             m.close();
@@ -153,6 +155,14 @@ public final class UNetTwin implements AutoCloseable {
     /** The SPM sites of the graph (the 192 of SD 1.x), as the gateway's preparer finds them. */
     public List<AdapterSite> sites() {
         return sites;
+    }
+
+    /**
+     * Every weight, bias and norm affine of the UNet with the initializer it came from. SPM training leaves them
+     * frozen; training the model itself (the shapes model) marks them as requiring gradients and writes them back.
+     */
+    public List<TwinParameter> parameters() {
+        return parameters;
     }
 
     /** The manager holding the frozen weights; callers create activations in sub-managers of it. */
