@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 
 /** {@code model …}: model folders. */
 @Command(name = "model", description = "Build and prepare model folders.", mixinStandardHelpOptions = true,
-        subcommands = {ModelCommand.Reference.class, ModelCommand.Prepare.class})
+        subcommands = {ModelCommand.Reference.class, ModelCommand.Prepare.class, TrainShapesCommand.class})
 public class ModelCommand {
 
     /** {@code model prepare --model DIR [--slots K]}: writes {@code unet/model.spm.onnx} beside the UNet. */

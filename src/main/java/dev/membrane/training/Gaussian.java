@@ -3,11 +3,11 @@ package dev.membrane.training;
 import java.util.SplittableRandom;
 
 /** Standard normal draws by Box-Muller over a {@link SplittableRandom}, whose algorithm is specified: same seed, same values. */
-final class Gaussian {
+public final class Gaussian {
     private Gaussian() {
     }
 
-    static float[] fill(SplittableRandom r, int n) {
+    public static float[] fill(SplittableRandom r, int n) {
         float[] out = new float[n];
         for (int i = 0; i < n; i += 2) {
             double u1 = 1.0 - r.nextDouble();

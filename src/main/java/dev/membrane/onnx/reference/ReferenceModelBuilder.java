@@ -39,22 +39,37 @@ public final class ReferenceModelBuilder {
      * @param unetWeights  inline or external UNet weights ({@code AUTO}: external past 256 MB)
      * @param io           declared input/output types
      * @param seed         parameter seed
+     * @param corpus       the text a generated vocabulary's merges are learned from (ignored with tokenizerDir)
      */
-    public record Options(ReferencePreset preset, Path tokenizerDir, UNetWeights unetWeights, ModelIoTypes io, long seed) {
+    public record Options(ReferencePreset preset, Path tokenizerDir, UNetWeights unetWeights, ModelIoTypes io, long seed,
+                          String corpus) {
+        public Options(ReferencePreset preset, Path tokenizerDir, UNetWeights unetWeights, ModelIoTypes io, long seed) {
+            this(preset, tokenizerDir, unetWeights, io, seed, ReferenceCorpus.TEXT);
+        }
+
         public static Options of(ReferencePreset preset) {
             return new Options(preset, null, UNetWeights.AUTO, ModelIoTypes.DIFFUSERS, 20240617L);
         }
 
         public Options withTokenizer(Path dir) {
-            return new Options(preset, dir, unetWeights, io, seed);
+            return new Options(preset, dir, unetWeights, io, seed, corpus);
         }
 
         public Options withUNetWeights(UNetWeights w) {
-            return new Options(preset, tokenizerDir, w, io, seed);
+            return new Options(preset, tokenizerDir, w, io, seed, corpus);
         }
 
         public Options withIo(ModelIoTypes types) {
-            return new Options(preset, tokenizerDir, unetWeights, types, seed);
+            return new Options(preset, tokenizerDir, unetWeights, types, seed, corpus);
+        }
+
+        public Options withSeed(long s) {
+            return new Options(preset, tokenizerDir, unetWeights, io, s, corpus);
+        }
+
+        /** A generated vocabulary learned from {@code text} instead of the reference corpus. */
+        public Options withCorpus(String text) {
+            return new Options(preset, tokenizerDir, unetWeights, io, seed, text);
         }
     }
 
@@ -73,7 +88,7 @@ public final class ReferenceModelBuilder {
             Files.createDirectories(out.resolve("scheduler"));
             writeJson(out.resolve("scheduler/scheduler_config.json"), schedulerConfig());
             Path tokenizerDir = out.resolve("tokenizer");
-            writeTokenizer(options.tokenizerDir(), tokenizerDir);
+            writeTokenizer(options.tokenizerDir(), options.corpus(), tokenizerDir);
             int vocabSize = ClipTokenizer.load(tokenizerDir).vocabSize();
             progress.accept("tokenizer: " + vocabSize + " tokens");
             ParameterInit init = new ParameterInit(options.seed());
@@ -131,10 +146,10 @@ public final class ReferenceModelBuilder {
         GraphBuilder.write(g.build("membrane-reference"), file);
     }
 
-    private static void writeTokenizer(Path source, Path target) throws IOException {
+    private static void writeTokenizer(Path source, String corpus, Path target) throws IOException {
         Files.createDirectories(target);
         if (source == null) {
-            BpeVocabularyTrainer.write(BpeVocabularyTrainer.train(ReferenceCorpus.TEXT, REFERENCE_MERGES), target);
+            BpeVocabularyTrainer.write(BpeVocabularyTrainer.train(corpus, REFERENCE_MERGES), target);
             return;
         }
         for (String f : TOKENIZER_FILES) {

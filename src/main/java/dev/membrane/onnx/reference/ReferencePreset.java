@@ -27,6 +27,13 @@ public record ReferencePreset(String id, int textWidth, int textLayers, int text
     public static final ReferencePreset TINY = new ReferencePreset("tiny", 32, 2, 2,
             new int[] {32, 64, 64, 64}, 8, 2, new int[] {32, 32, 16, 16}, 8, 64);
 
+    /**
+     * The shapes model (see {@code model train-shapes}): tiny's UNet and text encoder, a wider VAE decoder, because
+     * that one is trained to draw crisp edges and stripes at 64x64.
+     */
+    public static final ReferencePreset SHAPES = new ReferencePreset("shapes", 32, 2, 2,
+            new int[] {16, 32, 32, 32}, 8, 2, new int[] {32, 32, 16, 8}, 8, 64);
+
     /** SD 1.5's real UNet widths (320/640/1280, 8 heads, cross-attention 768; ~860M parameters), random weights. */
     public static final ReferencePreset SD15 = new ReferencePreset("sd15", 768, 2, 12,
             new int[] {320, 640, 1280, 1280}, 32, 8, new int[] {128, 128, 64, 64}, 32, 256);
@@ -35,7 +42,8 @@ public record ReferencePreset(String id, int textWidth, int textLayers, int text
         return switch (text.toLowerCase(Locale.ROOT)) {
             case "tiny" -> TINY;
             case "sd15" -> SD15;
-            default -> throw new MembraneException("unknown preset '" + text + "' (tiny, sd15)");
+            case "shapes" -> SHAPES;
+            default -> throw new MembraneException("unknown preset '" + text + "' (tiny, shapes, sd15)");
         };
     }
 

@@ -1,0 +1,86 @@
+package dev.membrane.training.shapes;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.optimizer.AdamW;
+import ai.djl.training.tracker.Tracker;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The learnable tensors of one network under training, with DJL's native AdamW (PyTorch's decoupled weight decay;
+ * the state lives in the engine, not in Java arrays, because a whole UNet is millions of values per step) and an
+ * exponential moving average of the weights, which is what gets exported: diffusion models sample markedly better
+ * from EMA weights than from the last step's.
+ */
+final class Parameters {
+    private final Map<String, NDArray> live = new LinkedHashMap<>();
+    private final Map<String, NDArray> ema = new LinkedHashMap<>();
+    private final AdamW optimizer;
+    private final float emaDecay;
+    private final NDManager emaManager;
+
+    /**
+     * @param tensors  name → array; each is marked as requiring gradients
+     * @param schedule learning rate by update count
+     * @param emaDecay per-step decay of the average (0 disables it: the live weights are exported)
+     */
+    Parameters(Map<String, NDArray> tensors, Tracker schedule, float weightDecay, float emaDecay, NDManager manager) {
+        this.optimizer = AdamW.builder().optLearningRateTracker(schedule).optWeightDecays(weightDecay).optClipGrad(1f).build();
+        this.emaDecay = emaDecay;
+        this.emaManager = manager.newSubManager();
+        tensors.forEach((name, a) -> {
+            a.setRequiresGradient(true);
+            live.put(name, a);
+            if (emaDecay > 0) ema.put(name, a.duplicate().stopGradient());
+        });
+        ema.values().forEach(a -> a.attach(emaManager));
+    }
+
+    int count() {
+        return live.values().stream().mapToInt(a -> (int) a.size()).sum();
+    }
+
+    /** One optimizer step from the gradients of the last backward pass, which are then zeroed. */
+    void step() {
+        for (Map.Entry<String, NDArray> e : live.entrySet()) {
+            NDArray w = e.getValue();
+            NDArray g = w.getGradient();
+            optimizer.update(e.getKey(), w, g);
+            g.subi(g);
+            g.close();
+        }
+        if (emaDecay > 0) {
+            for (Map.Entry<String, NDArray> e : ema.entrySet()) {
+                NDArray avg = e.getValue();
+                // the scaled copy joins the live weight's manager: close it now, not with the twin
+                try (NDArray share = live.get(e.getKey()).mul(1 - emaDecay)) {
+                    avg.muli(emaDecay).addi(share);
+                }
+            }
+        }
+    }
+
+    /** The values to export: the moving average where kept, else the live weights. */
+    Map<String, float[]> exported() {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        (emaDecay > 0 ? ema : live).forEach((k, a) -> out.put(k, a.toFloatArray()));
+        return out;
+    }
+
+    /** Copies the moving average into the live weights (for evaluating the exported model in the twin). */
+    void loadAverage() {
+        if (emaDecay <= 0) return;
+        ema.forEach((k, a) -> live.get(k).set(a.toFloatArray()));
+    }
+
+    List<String> names() {
+        return new ArrayList<>(live.keySet());
+    }
+
+    void close() {
+        emaManager.close();
+    }
+}

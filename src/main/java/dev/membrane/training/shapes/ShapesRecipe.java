@@ -1,0 +1,60 @@
+package dev.membrane.training.shapes;
+
+import dev.membrane.world.Palette;
+
+/**
+ * Every setting of one {@code model train-shapes} run; {@link #standard} is the committed model's.
+ *
+ * @param seed             the one seed every stage derives its streams from
+ * @param palette          the world's colours (classic; deep for the transfer fine-tune)
+ * @param imageSize        pixels per side (latents are a eighth)
+ * @param vaeSteps         autoencoder steps (0: keep the initial model's VAE, as a fine-tune does)
+ * @param vaeBatch         images per autoencoder step
+ * @param vaeLearningRate  AdamW peak learning rate
+ * @param datasetSize      captioned images encoded once for the UNet
+ * @param unetSteps        UNet steps
+ * @param unetBatch        latents per UNet step
+ * @param unetLearningRate AdamW peak learning rate
+ * @param captionDropout   fraction of captions replaced by "" (classifier-free guidance)
+ * @param emaDecay         decay of the exported moving average of the UNet's weights
+ * @param decoderSteps     decoder-only refinement steps after the UNet (encoder frozen, so the UNet's latents stay
+ *                         valid); same batch and learning rate as the autoencoder
+ */
+public record ShapesRecipe(long seed, Palette palette, int imageSize, int vaeSteps, int vaeBatch, float vaeLearningRate,
+                           int datasetSize, int unetSteps, int unetBatch, float unetLearningRate, double captionDropout,
+                           float emaDecay, int decoderSteps) {
+
+    public static ShapesRecipe standard(long seed) {
+        return new ShapesRecipe(seed, Palette.CLASSIC, 64, 600, 16, 2e-3f, 30000, 4000, 64, 1e-3f, 0.1, 0.998f, 1500);
+    }
+
+    /** A few steps of each stage on a tiny subset, for tests and CI. */
+    public static ShapesRecipe smoke(long seed) {
+        return new ShapesRecipe(seed, Palette.CLASSIC, 64, 3, 4, 2e-3f, 32, 3, 8, 1e-3f, 0.1, 0.9f, 2);
+    }
+
+    public ShapesRecipe withPalette(Palette p) {
+        return new ShapesRecipe(seed, p, imageSize, vaeSteps, vaeBatch, vaeLearningRate, datasetSize, unetSteps, unetBatch,
+                unetLearningRate, captionDropout, emaDecay, decoderSteps);
+    }
+
+    public ShapesRecipe withDecoderSteps(int steps) {
+        return new ShapesRecipe(seed, palette, imageSize, vaeSteps, vaeBatch, vaeLearningRate, datasetSize, unetSteps, unetBatch,
+                unetLearningRate, captionDropout, emaDecay, steps);
+    }
+
+    public ShapesRecipe withSteps(int vae, int unet) {
+        return new ShapesRecipe(seed, palette, imageSize, vae, vaeBatch, vaeLearningRate, datasetSize, unet, unetBatch,
+                unetLearningRate, captionDropout, emaDecay, decoderSteps);
+    }
+
+    public ShapesRecipe withSizes(int dataset, int vaeBatchSize, int unetBatchSize) {
+        return new ShapesRecipe(seed, palette, imageSize, vaeSteps, vaeBatchSize, vaeLearningRate, dataset, unetSteps, unetBatchSize,
+                unetLearningRate, captionDropout, emaDecay, decoderSteps);
+    }
+
+    public ShapesRecipe withUNetLearningRate(float lr) {
+        return new ShapesRecipe(seed, palette, imageSize, vaeSteps, vaeBatch, vaeLearningRate, datasetSize, unetSteps, unetBatch,
+                lr, captionDropout, emaDecay, decoderSteps);
+    }
+}

@@ -1,0 +1,83 @@
+package dev.membrane.training.shapes;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.membrane.diffusion.GenerationRequest;
+import dev.membrane.diffusion.GenerationResult;
+import dev.membrane.diffusion.ImageSpec;
+import dev.membrane.diffusion.ModelFolder;
+import dev.membrane.diffusion.StableDiffusionPipeline;
+import dev.membrane.diffusion.scheduler.SchedulerKind;
+import dev.membrane.testing.TinyModel;
+import dev.membrane.tokenizer.ClipTokenizer;
+import dev.membrane.training.TorchEngine;
+import dev.membrane.world.Palette;
+
+/** A few steps of every stage, then the folder serves like any model; a fine-tune starts from it. */
+class ShapesModelTrainerTest {
+    @TempDir
+    Path dir;
+
+    private static ShapesModelTrainer.Report run(Path out, ShapesRecipe recipe, Path init, StringBuilder log) {
+        Engine engine = TorchEngine.start(Path.of("target", "djl-cache"));
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        ShapesModelTrainer.Report r = ShapesModelTrainer.train(out, recipe, null, init, TinyModel.runtime(), engine,
+                new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        log.append(bytes.toString(StandardCharsets.UTF_8));
+        return r;
+    }
+
+    @Test
+    void smokeRecipeWritesAServableModelDeterministically() throws Exception {
+        StringBuilder log = new StringBuilder();
+        Path a = dir.resolve("a");
+        ShapesModelTrainer.Report first = run(a, ShapesRecipe.smoke(11), null, log);
+        assertTrue(log.toString().contains("train-shapes unet 3/3"), log.toString());
+        for (String stage : List.of("graphs", "vae", "data", "unet", "total")) assertTrue(first.stageSeconds().containsKey(stage), stage);
+        // the vocabulary is learned from the captions: every caption word is one token
+        ClipTokenizer tok = ClipTokenizer.load(a.resolve("tokenizer"));
+        for (String word : List.of("circle", "striped", "background", "purple", "heart")) {
+            int[] ids = tok.encode(word);
+            assertTrue(ids[1] != tok.eosId() && ids[2] == tok.eosId(), word + " is one token");
+        }
+        JsonNode report = new ObjectMapper().readTree(a.resolve(ShapesModelTrainer.REPORT_FILE).toFile());
+        assertEquals(11, report.path("seed").asLong());
+        assertEquals(first.sha256().get("unet/model.onnx"), report.path("sha256").path("unet/model.onnx").asText());
+        assertTrue(Files.size(a.resolve(ShapesModelTrainer.CURVES_FILE)) > 0);
+
+        ModelFolder folder = ModelFolder.open(a);
+        try (StableDiffusionPipeline p = StableDiffusionPipeline.open(folder, folder.unet(), TinyModel.runtime())) {
+            GenerationResult g = p.generate(new GenerationRequest(List.of(new ImageSpec("a red circle", "", 1)),
+                    64, 64, 2, 7.5, SchedulerKind.DDIM));
+            assertEquals(64, g.images().get(0).width());
+        }
+
+        // the same seed gives the same bytes; another seed does not
+        ShapesModelTrainer.Report again = run(dir.resolve("b"), ShapesRecipe.smoke(11), null, log);
+        assertEquals(first.sha256(), again.sha256());
+        ShapesModelTrainer.Report other = run(dir.resolve("c"), ShapesRecipe.smoke(12), null, log);
+        assertNotEquals(first.sha256().get("unet/model.onnx"), other.sha256().get("unet/model.onnx"));
+
+        // a fine-tune on the deep palette keeps the VAE and text encoder and changes the UNet
+        ShapesModelTrainer.Report tuned = run(dir.resolve("d"), ShapesRecipe.smoke(11).withPalette(Palette.DEEP).withSteps(0, 2), a, log);
+        assertEquals(first.sha256().get("vae_decoder/model.onnx"), tuned.sha256().get("vae_decoder/model.onnx"));
+        assertEquals(first.sha256().get("text_encoder/model.onnx"), tuned.sha256().get("text_encoder/model.onnx"));
+        assertNotEquals(first.sha256().get("unet/model.onnx"), tuned.sha256().get("unet/model.onnx"));
+    }
+}
