@@ -14,8 +14,6 @@ import dev.membrane.diffusion.ImageSpec;
 import dev.membrane.diffusion.StableDiffusionPipeline;
 import dev.membrane.diffusion.scheduler.SchedulerKind;
 import dev.membrane.onnx.OrtRuntime;
-import dev.membrane.onnx.reference.ReferenceModelBuilder;
-import dev.membrane.onnx.reference.ReferencePreset;
 import picocli.CommandLine.Command;
 
 /**
@@ -24,7 +22,7 @@ import picocli.CommandLine.Command;
  */
 @Dependent
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Build the tiny reference model into membrane.data-dir if needed and generate a sample image.")
+        description = "Generate a sample image with the embedded default model (the committed shapes model, else the tiny reference model built into membrane.data-dir).")
 public class DemoCommand implements Callable<Integer> {
     private static final Logger LOG = Logger.getLogger(DemoCommand.class.getName());
 
@@ -33,12 +31,10 @@ public class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path modelDir = config.dataDir().resolve("models/tiny");
-        if (!Files.exists(modelDir.resolve("model_index.json"))) {
-            LOG.info("building the tiny reference model into " + modelDir);
-            ReferenceModelBuilder.build(modelDir, ReferenceModelBuilder.Options.of(ReferencePreset.TINY), LOG::info);
-        }
-        GenerationRequest request = new GenerationRequest(List.of(new ImageSpec("a photo of a cat", "", 42)),
+        EmbeddedModel embedded = EmbeddedModel.resolve(config);
+        Path modelDir = embedded.folder();
+        LOG.info("demo model: " + embedded.id() + " (" + modelDir + ")");
+        GenerationRequest request = new GenerationRequest(List.of(new ImageSpec(embedded.demoPrompt(), "", 42)),
                 64, 64, 25, 7.5, SchedulerKind.PNDM);
         Path out = config.dataDir().resolve("demo.png");
         try (StableDiffusionPipeline pipeline = StableDiffusionPipeline.open(modelDir, OrtRuntime.create(config.runtimeConfig()))) {

@@ -38,8 +38,17 @@ public interface MembraneConfig {
 
     Limits limits();
 
-    /** Served models: id → model folder. Empty: the tiny reference model under data-dir, id {@code tiny}. */
+    /**
+     * Served models: id → model folder. Empty: the embedded default, the committed shapes model
+     * ({@link #embeddedModel}, id {@code shapes}) where it is present, else the tiny reference model built under
+     * data-dir (id {@code tiny}).
+     */
     Map<String, String> models();
+
+    /** The embedded default's model folder (the shapes model committed with the project). */
+    @WithName("embedded-model")
+    @WithDefault("models/shapes")
+    Path embeddedModel();
 
     /** The model requests get when they name none. */
     @WithName("default-model")

@@ -76,20 +76,19 @@ public class ServeCommand implements Callable<Integer> {
         OrtRuntime runtime = OrtRuntime.create(config.runtimeConfig());
 
         Map<String, String> modelDirs = new LinkedHashMap<>(config.models());
+        EmbeddedModel embeddedModel = null;
         if (modelDirs.isEmpty()) {
-            Path tiny = data.resolve("models/tiny");
-            if (!Files.exists(tiny.resolve("model_index.json"))) {
-                LOG.info("building the tiny reference model into " + tiny);
-                ReferenceModelBuilder.build(tiny, ReferenceModelBuilder.Options.of(ReferencePreset.TINY), LOG::info);
-            }
-            modelDirs.put("tiny", tiny.toString());
+            embeddedModel = EmbeddedModel.resolve(config);
+            modelDirs.put(embeddedModel.id(), embeddedModel.folder().toString());
         }
         String defaultModel = config.defaultModel().orElse(modelDirs.keySet().iterator().next());
         if (!modelDirs.containsKey(defaultModel)) throw new MembraneException("membrane.default-model '" + defaultModel + "' is not in membrane.models");
 
         AdapterCatalog catalog = AdapterCatalog.load(config.adapters().catalog(), config.adapters().dir().orElse(null));
         Path policyFile = config.policy().file().orElse(data.resolve("policy.yaml"));
-        if (config.policy().file().isEmpty() && !Files.exists(policyFile)) Files.writeString(policyFile, DemoPolicy.yaml(catalog));
+        if (config.policy().file().isEmpty() && !Files.exists(policyFile)) {
+            Files.writeString(policyFile, embeddedModel != null && embeddedModel.isShapes() ? DemoPolicy.shapesYaml(catalog) : DemoPolicy.yaml(catalog));
+        }
         PolicyStore policies = PolicyStore.open(policyFile, catalog);
 
         Map<String, ServedModel> models = new LinkedHashMap<>();

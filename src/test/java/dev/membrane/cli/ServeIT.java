@@ -44,17 +44,100 @@ class ServeIT {
         }
     }
 
+    /** {@code java -jar target/quarkus-app/quarkus-run.jar} with loopback ports and {@code extra} -D settings. */
+    private static Process serve(Path dir, int kafkaPort, int httpPort, String... extra) throws IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = new ArrayList<>(List.of(java, "-Dmembrane.data-dir=" + dir.resolve("data"),
+                "-Dmembrane.kafka.embedded.port=" + kafkaPort, "-Dquarkus.http.port=" + httpPort,
+                "-Dmembrane.gateway.instance-id=serve-it", "-Dmembrane.device=cpu"));
+        cmd.addAll(List.of(extra));
+        cmd.addAll(List.of("-jar", "target/quarkus-app/quarkus-run.jar"));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.redirectErrorStream(true).redirectOutput(dir.resolve("serve.log").toFile());
+        return pb.start();
+    }
+
+    private static JsonNode awaitReady(HttpClient http, int httpPort, Process p, Path dir) throws Exception {
+        long deadline = System.currentTimeMillis() + 120_000;
+        while (System.currentTimeMillis() < deadline && p.isAlive()) {
+            try {
+                var r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/q/health/ready")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 200) return JSON.readTree(r.body());
+            } catch (IOException notYet) {
+                // not listening yet
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("never ready: " + Files.readString(dir.resolve("serve.log")));
+    }
+
+    /** Every record of {@code topic} until {@code count} have arrived (or 60 s), by key. */
+    private static java.util.Map<String, JsonNode> read(int kafkaPort, String topic, String group, int count) throws IOException {
+        Properties cp = new Properties();
+        cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + kafkaPort);
+        cp.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+        cp.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        java.util.Map<String, JsonNode> out = new java.util.LinkedHashMap<>();
+        try (var consumer = new KafkaConsumer<String, String>(cp, new StringDeserializer(), new StringDeserializer())) {
+            consumer.subscribe(List.of(topic));
+            long until = System.currentTimeMillis() + 60_000;
+            while (out.size() < count && System.currentTimeMillis() < until) {
+                for (var r : consumer.poll(Duration.ofMillis(200))) out.put(r.key(), JSON.readTree(r.value()));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void embeddedDefaultServesTheShapesModelWithErasurePerApp(@TempDir Path dir) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("models/shapes/model_index.json")), "the committed shapes model");
+        int kafkaPort = freePort();
+        int httpPort = freePort();
+        Process p = serve(dir, kafkaPort, httpPort);
+        HttpClient http = HttpClient.newHttpClient();
+        try {
+            JsonNode ready = awaitReady(http, httpPort, p, dir);
+            assertEquals("demo-shapes-1", ready.get("checks").get(0).get("data").get("policyVersion").asText());
+            Properties pp = new Properties();
+            pp.put("bootstrap.servers", "127.0.0.1:" + kafkaPort);
+            pp.put("acks", "all");
+            try (var producer = new KafkaProducer<String, String>(pp, new StringSerializer(), new StringSerializer())) {
+                for (String app : List.of("kids-app", "brand-app", "other-app")) {
+                    producer.send(new ProducerRecord<>("membrane.requests", app,
+                            "{\"requestId\":\"" + app + "\",\"tenant\":\"demo\",\"app\":\"" + app
+                                    + "\",\"prompt\":\"a red circle\",\"seed\":3,\"steps\":10}")).get();
+                }
+            }
+            var results = read(kafkaPort, "membrane.results", "serve-it-shapes", 3);
+            var audits = read(kafkaPort, "membrane.audit", "serve-it-shapes-audit", 3);
+            assertEquals(3, results.size(), results.toString());
+            for (JsonNode r : results.values()) assertEquals("COMPLETED", r.get("status").asText(), r.toString());
+            assertEquals("no-circles", results.get("kids-app").get("policy").get("id").asText());
+            assertEquals("no-stripes", results.get("brand-app").get("policy").get("id").asText());
+            assertEquals("open", results.get("other-app").get("policy").get("id").asText());
+            JsonNode kids = audits.get("kids-app").get("adapters");
+            assertEquals(1, kids.size());
+            assertEquals("shapes-circle", kids.get(0).get("concept").asText());
+            assertEquals(0, audits.get("other-app").get("adapters").size());
+            String moderated = results.get("kids-app").get("images").get(0).get("data").asText();
+            String base = results.get("other-app").get("images").get(0).get("data").asText();
+            assertTrue(!moderated.equals(base), "the circle adapter changes the kids-app image");
+        } finally {
+            p.destroy();
+            boolean exited = p.waitFor(60, TimeUnit.SECONDS);
+            if (!exited) p.destroyForcibly();
+            assertTrue(exited, "serve must stop on SIGTERM");
+        }
+    }
+
     @Test
     void embeddedDefaultServesARequestAndStopsCleanly(@TempDir Path dir) throws Exception {
         int kafkaPort = freePort();
         int httpPort = freePort();
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-Dmembrane.data-dir=" + dir.resolve("data"),
-                "-Dmembrane.kafka.embedded.port=" + kafkaPort, "-Dquarkus.http.port=" + httpPort,
-                "-Dmembrane.gateway.instance-id=serve-it", "-Dmembrane.device=cpu",
-                "-jar", "target/quarkus-app/quarkus-run.jar");
-        pb.redirectErrorStream(true).redirectOutput(dir.resolve("serve.log").toFile());
-        Process p = pb.start();
+        // without the committed shapes model the embedded default builds the tiny reference model
+        Process p = serve(dir, kafkaPort, httpPort, "-Dmembrane.embedded-model=" + dir.resolve("no-shapes-model"));
         HttpClient http = HttpClient.newHttpClient();
         try {
             JsonNode ready = null;

@@ -26,9 +26,11 @@ class ReferenceAdaptersTest {
     @Test
     void everyAdapterReDerivesToItsPinnedBytes(@TempDir Path dir) throws Exception {
         AdapterCatalog catalog = AdapterCatalog.load(CATALOG);
-        assertEquals(List.of("nudity", "snoopy", "mickey-mouse", "pikachu", "van-gogh"), List.copyOf(catalog.entries().keySet()));
+        // the closed-form adapters of the tiny model; the shapes model's trained adapters have no derivation
+        List<CatalogEntry> derived = catalog.entries().values().stream().filter(e -> e.derivation() != null).toList();
+        assertEquals(List.of("nudity", "snoopy", "mickey-mouse", "pikachu", "van-gogh"), derived.stream().map(CatalogEntry::id).toList());
         try (StableDiffusionPipeline p = StableDiffusionPipeline.open(TinyModel.dir(), TinyModel.runtime())) {
-            for (CatalogEntry e : catalog.entries().values()) {
+            for (CatalogEntry e : derived) {
                 SpmFile committed = catalog.loadVerified(e.id());
                 assertEquals(e.prompts(), committed.prompts(), e.id());
                 ClosedFormDerivation.Derived d = ClosedFormDerivation.derive(p.promptEncoder(),
