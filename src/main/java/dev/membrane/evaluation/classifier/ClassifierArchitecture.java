@@ -6,8 +6,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The concept classifier's layers: five 3x3 convolutions with ReLU from 64x64 down to 4x4 (the first with stride 2,
- * the next three followed by a 2x2 max-pool, the last at 4x4), global average pooling, one fully connected layer whose ReLU output is the {@code features} (the
+ * The concept classifier's layers: five 3x3 convolutions with ReLU from 64x64 down to 4x4 (the first four each
+ * followed by a 2x2 max-pool, the last at 4x4), global average pooling, one fully connected layer whose ReLU output is the {@code features} (the
  * penultimate layer, for the Fréchet distance), and one linear head per attribute. Global pooling rather than a
  * flattened map keeps the heads independent of where a shape sits; the last convolution at 4x4 gives each pooled
  * feature a receptive field wider than the largest shape. About 89k parameters (356 KB in fp32).
@@ -17,15 +17,9 @@ public final class ClassifierArchitecture {
     public static final int CHANNELS = 3;
     /** Output channels of conv1..conv5. */
     public static final int[] WIDTHS = {16, 32, 48, 64, 64};
-    /**
-     * conv1's stride: a strided first layer rather than conv + pool at full resolution, where the 16-channel
-     * 64x64 activations and their pooling cost most of a training step; its 3x3 kernel still sees every pixel.
-     */
-    public static final int FIRST_STRIDE = 2;
-
-    /** Whether conv{@code index + 1} is followed by a 2x2 max-pool (conv2 to conv4). */
+    /** Whether conv{@code index + 1} is followed by a 2x2 max-pool (conv1 to conv4). */
     public static boolean pooled(int index) {
-        return index >= 1 && index <= 3;
+        return index < 4;
     }
     public static final int FEATURES = 64;
 

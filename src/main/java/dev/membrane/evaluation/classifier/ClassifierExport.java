@@ -47,9 +47,8 @@ public final class ClassifierExport {
                 ClassifierArchitecture.SIDE, ClassifierArchitecture.SIDE);
         for (int i = 0; i < ClassifierArchitecture.WIDTHS.length; i++) {
             String n = ClassifierArchitecture.conv(i);
-            long stride = i == 0 ? ClassifierArchitecture.FIRST_STRIDE : 1;
             x = g.node("Conv", "/" + n + "/Conv", List.of(x, n + ".weight", n + ".bias"),
-                    Attr.ints("kernel_shape", 3, 3), Attr.ints("pads", 1, 1, 1, 1), Attr.ints("strides", stride, stride));
+                    Attr.ints("kernel_shape", 3, 3), Attr.ints("pads", 1, 1, 1, 1), Attr.ints("strides", 1, 1));
             x = g.node("Relu", "/" + n + "/Relu", List.of(x));
             if (ClassifierArchitecture.pooled(i)) {
                 x = g.node("MaxPool", "/" + n + "/MaxPool", List.of(x), Attr.ints("kernel_shape", 2, 2), Attr.ints("strides", 2, 2));

@@ -30,7 +30,7 @@ public final class ClassifierTrainer {
      * @param warmup warm-up steps
      */
     public record Options(long seed, int steps, int batch, double lr, int warmup) {
-        public static final int DEFAULT_STEPS = 800;
+        public static final int DEFAULT_STEPS = 1000;
         public static final int DEFAULT_BATCH = 64;
 
         public Options {

@@ -46,8 +46,17 @@ public final class ClassifierTrainingRun {
         try (NDManager manager = NDManager.newBaseManager(ai.djl.Device.cpu(), engine.getEngineName())) {
             result = new ClassifierTrainer(engine, manager).train(options, progress);
         }
-        ClassifierExport.write(result.weights(), Map.of("membrane.classifier.seed", Long.toString(options.seed()),
-                "membrane.classifier.steps", Integer.toString(options.steps())), out);
+        return export(runtime, options, result, out, progress, start);
+    }
+
+    /**
+     * Exports {@code result}, measures the file on ONNX Runtime and writes the report beside it.
+     *
+     * @param startNanos when the run began (for {@code totalWallMs})
+     */
+    public static ObjectNode export(OrtRuntime runtime, ClassifierTrainer.Options options, ClassifierTrainer.Result result, Path out,
+                                    Progress progress, long startNanos) {
+        ClassifierExport.write(result.weights(), Map.of(), out);
         long heldOutSeed = heldOutSeed(options.seed());
         Map<Head, ConfusionMatrix> heldOut;
         progress.message("measuring " + HELD_OUT + " held-out images (seed " + heldOutSeed + ") on ONNX Runtime");
@@ -87,7 +96,7 @@ public final class ClassifierTrainingRun {
         ObjectNode train = report.putObject("trainAccuracyLast50");
         result.lastTrainAccuracy().forEach((h, v) -> ReportJson.put(train, h.id(), v));
         ReportJson.put(report, "trainWallMs", Math.round(result.trainMs()));
-        ReportJson.put(report, "totalWallMs", Math.round((System.nanoTime() - start) / 1e6));
+        ReportJson.put(report, "totalWallMs", Math.round((System.nanoTime() - startNanos) / 1e6));
         try {
             Files.writeString(reportFile(out), ReportJson.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(report) + "\n",
                     StandardCharsets.UTF_8);

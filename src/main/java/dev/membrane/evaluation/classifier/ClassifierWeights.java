@@ -1,10 +1,16 @@
 package dev.membrane.evaluation.classifier;
 
+import ai.onnx.proto.OnnxMl.TensorProto;
+import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
 
+import dev.membrane.MembraneException;
 import dev.membrane.evaluation.classifier.ClassifierArchitecture.ParameterShape;
+import dev.membrane.onnx.Initializers;
+import dev.membrane.spm.UNetPreparer;
 
 /**
  * The classifier's parameters as Java arrays: what {@link dev.membrane.training.AdamW} updates, what each training
@@ -32,6 +38,25 @@ public final class ClassifierWeights {
                 for (int i = 0; i < v.length; i++) v[i] = (float) (gaussian(r) * std);
             }
             m.put(p.name(), v);
+        }
+        return new ClassifierWeights(m);
+    }
+
+    /**
+     * The parameters of an exported classifier, read back from its initializers (to continue from it, or to hold its
+     * ONNX Runtime outputs against the DJL forward). Every parameter must be there with its shape.
+     */
+    public static ClassifierWeights read(Path onnx) {
+        Map<String, TensorProto> inits = new HashMap<>();
+        for (TensorProto t : UNetPreparer.readModel(onnx).getGraph().getInitializerList()) inits.put(t.getName(), t);
+        Map<String, float[]> m = new LinkedHashMap<>();
+        for (ParameterShape p : ClassifierArchitecture.parameters()) {
+            TensorProto t = inits.get(p.name());
+            if (t == null || !java.util.Arrays.equals(t.getDimsList().stream().mapToLong(Long::longValue).toArray(), p.shape())) {
+                throw new MembraneException(onnx + ": not a shapes classifier of this architecture (parameter " + p.name()
+                        + (t == null ? " is missing)" : " has shape " + t.getDimsList() + ")"));
+            }
+            m.put(p.name(), Initializers.floats(t, onnx.toAbsolutePath().getParent()));
         }
         return new ClassifierWeights(m);
     }

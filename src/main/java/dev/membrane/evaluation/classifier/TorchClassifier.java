@@ -19,7 +19,6 @@ import dev.membrane.evaluation.classifier.ClassifierArchitecture.ParameterShape;
  */
 public final class TorchClassifier {
     private static final Shape STRIDE_1 = new Shape(1, 1);
-    private static final Shape FIRST_STRIDE = new Shape(ClassifierArchitecture.FIRST_STRIDE, ClassifierArchitecture.FIRST_STRIDE);
     private static final Shape PAD_1 = new Shape(1, 1);
     private static final Shape DILATION = new Shape(1, 1);
     private static final Shape POOL = new Shape(2, 2);
@@ -48,8 +47,7 @@ public final class TorchClassifier {
         NDArray x = images;
         for (int i = 0; i < ClassifierArchitecture.WIDTHS.length; i++) {
             String n = ClassifierArchitecture.conv(i);
-            Shape stride = i == 0 ? FIRST_STRIDE : STRIDE_1;
-            x = Conv2d.conv2d(x, p.get(n + ".weight"), p.get(n + ".bias"), stride, PAD_1, DILATION, 1).singletonOrThrow();
+            x = Conv2d.conv2d(x, p.get(n + ".weight"), p.get(n + ".bias"), STRIDE_1, PAD_1, DILATION, 1).singletonOrThrow();
             x = Activation.relu(x);
             if (ClassifierArchitecture.pooled(i)) x = Pool.maxPool2d(x, POOL, POOL, NO_PAD, false);
         }

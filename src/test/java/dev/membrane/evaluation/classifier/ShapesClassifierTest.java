@@ -103,6 +103,23 @@ class ShapesClassifierTest {
         assertEquals(64, ShapesClassifier.resized(big, 64).getWidth());
     }
 
+    /** The committed file read back into DJL computes what ONNX Runtime computes with it. */
+    @Test
+    void committedClassifierReadsBackIntoTheDjlForward() {
+        Assumptions.assumeTrue(Files.exists(COMMITTED), "no committed classifier at " + COMMITTED);
+        ClassifierWeights weights = ClassifierWeights.read(COMMITTED);
+        RenderedBatch batch = RenderedBatch.draw(new SplittableRandom(42), 4);
+        Map<String, float[]> djl = trainer.forward(weights, batch.pixels(), batch.count());
+        try (ShapesClassifier c = ShapesClassifier.open(runtime, COMMITTED)) {
+            Map<String, float[]> ort = c.run(batch.pixels(), batch.count());
+            for (Map.Entry<String, float[]> e : djl.entrySet()) {
+                float[] a = e.getValue();
+                float[] b = ort.get(e.getKey());
+                for (int i = 0; i < a.length; i++) assertEquals(a[i], b[i], 1e-4 * Math.max(1, Math.abs(a[i])), e.getKey() + "[" + i + "]");
+            }
+        }
+    }
+
     /** The classifier evaluations use, on 300 renders of a seed it never saw: at least 97% per head. */
     @Test
     void committedClassifierIsAccurateOnFreshRenders() {
