@@ -8,7 +8,16 @@ import java.util.concurrent.Callable;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
 
+import ai.djl.engine.Engine;
+import jakarta.inject.Inject;
+
 import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.membrane.evaluation.Progress;
+import dev.membrane.evaluation.classifier.ClassifierTrainer;
+import dev.membrane.evaluation.classifier.ClassifierTrainingRun;
+import dev.membrane.onnx.OrtRuntime;
+import dev.membrane.training.TorchEngine;
 
 import dev.membrane.diffusion.ModelFolder;
 import dev.membrane.onnx.reference.ReferenceModelBuilder;
@@ -20,8 +29,40 @@ import picocli.CommandLine.Option;
 
 /** {@code model …}: model folders. */
 @Command(name = "model", description = "Build and prepare model folders.", mixinStandardHelpOptions = true,
-        subcommands = {ModelCommand.Reference.class, ModelCommand.Prepare.class, TrainShapesCommand.class})
+        subcommands = {ModelCommand.Reference.class, ModelCommand.Prepare.class, TrainShapesCommand.class,
+                ModelCommand.TrainClassifier.class})
 public class ModelCommand {
+
+    /**
+     * {@code model train-classifier --out FILE.onnx [--seed N] [--steps N]}: the shapes world's concept classifier,
+     * trained on freshly rendered images, with its held-out report in FILE.json.
+     */
+    @Command(name = "train-classifier", mixinStandardHelpOptions = true,
+            description = "Train the shapes-world concept classifier (shape, colour, background, style) on rendered images and export it to ONNX.")
+    static class TrainClassifier implements Callable<Integer> {
+        @Inject
+        MembraneConfig config;
+
+        @Option(names = "--out", required = true, description = "The .onnx file to write (the report goes beside it as .json).")
+        Path out;
+
+        @Option(names = "--seed", defaultValue = "0", description = "Initialisation and every training batch. Default: ${DEFAULT-VALUE}.")
+        long seed;
+
+        @Option(names = "--steps", defaultValue = "" + ClassifierTrainer.Options.DEFAULT_STEPS,
+                description = "Optimizer steps (" + ClassifierTrainer.Options.DEFAULT_BATCH + " images each). Default: ${DEFAULT-VALUE}.")
+        int steps;
+
+        @Override
+        public Integer call() {
+            Engine engine = TorchEngine.start(config.dataDir().resolve("djl-cache"));
+            OrtRuntime runtime = OrtRuntime.create(config.runtimeConfig());
+            ObjectNode report = ClassifierTrainingRun.run(engine, runtime, ClassifierTrainer.Options.of(seed, steps), out,
+                    Progress.stderr("train-classifier"));
+            System.out.println(Json.line(report));
+            return 0;
+        }
+    }
 
     /** {@code model prepare --model DIR [--slots K]}: writes {@code unet/model.spm.onnx} beside the UNet. */
     @Command(name = "prepare", mixinStandardHelpOptions = true,

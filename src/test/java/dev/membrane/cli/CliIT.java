@@ -188,4 +188,38 @@ class CliIT {
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
     }
+
+    @Test
+    void trainClassifierThenEvaluateWriteTheirReports(QuarkusMainLauncher launcher, @TempDir Path dir) throws Exception {
+        Path model = dir.resolve("tiny");
+        assertEquals(0, launcher.launch("model", "reference", "--out", model.toString()).exitCode());
+        Path classifier = dir.resolve("classifier.onnx");
+        LaunchResult trained = launcher.launch("model", "train-classifier", "--out", classifier.toString(), "--steps", "2", "--seed", "3");
+        assertEquals(0, trained.exitCode(), trained.getErrorOutput());
+        JsonNode report = onlyJsonLine(trained);
+        assertEquals(2, report.get("steps").asInt());
+        for (String head : List.of("shape", "colour", "background", "style")) {
+            assertTrue(report.get("accuracy").get(head).isNumber(), head);
+            assertEquals(report.get("heldOut").get("images").asInt(), sum(report.get("confusion").get(head).get("counts")), head);
+        }
+        assertEquals(report, JSON.readTree(dir.resolve("classifier.json").toFile()));
+
+        Path spm = dir.resolve("circle.safetensors");
+        assertEquals(0, launcher.launch("spm", "derive", "--model", model.toString(), "--concept", "circle", "--out", spm.toString()).exitCode());
+        Path out = dir.resolve("eval");
+        LaunchResult r = launcher.launch("evaluate", "--model", model.toString(), "--spm", spm.toString(), "--seeds", "1", "--steps", "2",
+                "--classifier", classifier.toString(), "--out", out.toString());
+        assertEquals(0, r.exitCode(), r.getErrorOutput());
+        JsonNode summary = onlyJsonLine(r);
+        assertEquals("erasure", summary.get("mode").asText());
+        assertEquals("circle", summary.get("concepts").get(0).get("concept").asText());
+        assertEquals(2 * 36, summary.get("images").asInt());
+        for (String f : List.of("report.md", "report.json", "grid.png", "bars.png")) assertTrue(Files.size(out.resolve(f)) > 0, f);
+    }
+
+    private static int sum(JsonNode rows) {
+        int n = 0;
+        for (JsonNode row : rows) for (JsonNode v : row) n += v.asInt();
+        return n;
+    }
 }

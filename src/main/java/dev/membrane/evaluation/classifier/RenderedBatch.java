@@ -1,0 +1,47 @@
+package dev.membrane.evaluation.classifier;
+
+import java.awt.image.BufferedImage;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import dev.membrane.world.Palette;
+import dev.membrane.world.Scene;
+import dev.membrane.world.ShapesWorld;
+
+/**
+ * Freshly rendered images with their labels: uniform random scenes (stripes included) in either palette, half and
+ * half in expectation, so the classifier knows both the classic world and the deep one a fine-tune moves to.
+ *
+ * @param pixels planar [count, 3, 64, 64] in [-1, 1]
+ * @param labels per head, the class of each image
+ */
+public record RenderedBatch(int count, float[] pixels, Map<Head, int[]> labels) {
+    private static final ShapesWorld CLASSIC = new ShapesWorld(Palette.CLASSIC);
+    private static final ShapesWorld DEEP = new ShapesWorld(Palette.DEEP);
+
+    /** {@code count} scenes drawn from {@code random} (palette first, then the scene). */
+    public static RenderedBatch draw(SplittableRandom random, int count) {
+        int side = ClassifierArchitecture.SIDE;
+        int per = 3 * side * side;
+        float[] pixels = new float[count * per];
+        Map<Head, int[]> labels = new EnumMap<>(Head.class);
+        for (Head h : Head.values()) labels.put(h, new int[count]);
+        for (int i = 0; i < count; i++) {
+            ShapesWorld world = random.nextBoolean() ? CLASSIC : DEEP;
+            Scene scene = world.randomScene(random);
+            BufferedImage image = world.render(scene, side);
+            ShapesWorld.toPlanar(image, pixels, i * per);
+            for (Head h : Head.values()) labels.get(h)[i] = h.labelOf(scene);
+        }
+        return new RenderedBatch(count, pixels, labels);
+    }
+
+    /** Per head, [count, classes] one-hot rows. */
+    public float[] oneHot(Head head) {
+        float[] out = new float[count * head.classes()];
+        int[] l = labels.get(head);
+        for (int i = 0; i < count; i++) out[i * head.classes() + l[i]] = 1f;
+        return out;
+    }
+}
