@@ -57,10 +57,7 @@ class TwinParityTest {
     }
 
     static float[] gaussian(long seed, int n, double scale) {
-        Random r = new Random(seed);
-        float[] out = new float[n];
-        for (int i = 0; i < n; i++) out[i] = (float) (r.nextGaussian() * scale);
-        return out;
+        return dev.membrane.testing.Numeric.gaussian(seed, n, scale);
     }
 
     /** A random rank-r adapter on every site, written in the official format and read back. */
@@ -75,13 +72,7 @@ class TwinParityTest {
     }
 
     static double relative(float[] actual, float[] expected) {
-        double num = 0;
-        double den = 0;
-        for (int i = 0; i < actual.length; i++) {
-            num += (actual[i] - expected[i]) * (double) (actual[i] - expected[i]);
-            den += expected[i] * (double) expected[i];
-        }
-        return Math.sqrt(num / den);
+        return dev.membrane.testing.Numeric.relative(actual, expected);
     }
 
     private static void checkParity(Path unetFile, int width, String label) throws Exception {

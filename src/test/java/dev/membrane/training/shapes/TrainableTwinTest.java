@@ -23,6 +23,7 @@ import dev.membrane.diffusion.TextEmbeddings;
 import dev.membrane.diffusion.UNetModel;
 import dev.membrane.diffusion.VaeDecoderModel;
 import dev.membrane.onnx.graph.InitializerValues;
+import dev.membrane.testing.Numeric;
 import dev.membrane.testing.TinyModel;
 import dev.membrane.training.TorchEngine;
 import dev.membrane.training.twin.SiteAdapters;
@@ -51,20 +52,11 @@ class TrainableTwinTest {
     }
 
     private static float[] gaussian(long seed, int n) {
-        Random r = new Random(seed);
-        float[] out = new float[n];
-        for (int i = 0; i < n; i++) out[i] = (float) r.nextGaussian();
-        return out;
+        return Numeric.gaussian(seed, n, 1);
     }
 
     private static double relative(float[] actual, float[] expected) {
-        double num = 0;
-        double den = 0;
-        for (int i = 0; i < actual.length; i++) {
-            num += (actual[i] - expected[i]) * (double) (actual[i] - expected[i]);
-            den += expected[i] * (double) expected[i];
-        }
-        return Math.sqrt(num / den);
+        return Numeric.relative(actual, expected);
     }
 
     /** Perturbs every parameter in place (as training would) and returns the values in the graph's layout. */
