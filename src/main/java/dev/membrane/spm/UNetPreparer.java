@@ -9,9 +9,7 @@ import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import com.google.protobuf.ByteString;
-import com.google.protobuf.CodedInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -24,6 +22,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 import dev.membrane.MembraneException;
+import dev.membrane.onnx.graph.GraphBuilder;
 
 /**
  * Rewrites a raw (unfused) SD 1.x UNet export so that every SPM site adds a per-sample adapter branch fed from
@@ -59,13 +58,7 @@ public final class UNetPreparer {
     }
 
     public static ModelProto readModel(Path file) {
-        try (InputStream in = Files.newInputStream(file)) {
-            CodedInputStream coded = CodedInputStream.newInstance(in);
-            coded.setSizeLimit(Integer.MAX_VALUE);
-            return ModelProto.parseFrom(coded);
-        } catch (IOException e) {
-            throw new MembraneException(file + ": not an ONNX model (" + e.getMessage() + ")");
-        }
+        return GraphBuilder.read(file);
     }
 
     /** Validates the graph and computes the layout. */

@@ -10,7 +10,9 @@ import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -147,6 +149,17 @@ public final class GraphBuilder {
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
                 .setGraph(graph)
                 .build();
+    }
+
+    /** Reads a model proto of any size (past protobuf's default 64 MB message limit). */
+    public static ModelProto read(Path file) {
+        try (InputStream in = Files.newInputStream(file)) {
+            CodedInputStream coded = CodedInputStream.newInstance(in);
+            coded.setSizeLimit(Integer.MAX_VALUE);
+            return ModelProto.parseFrom(coded);
+        } catch (IOException e) {
+            throw new MembraneException(file + ": not an ONNX model (" + e.getMessage() + ")");
+        }
     }
 
     /** Writes the model proto (the weight store must be closed by the caller). */

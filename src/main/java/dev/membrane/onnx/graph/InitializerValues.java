@@ -62,12 +62,6 @@ public final class InitializerValues {
 
     /** {@link #replace} on a model file, in place. */
     public static void replace(Path file, Map<String, float[]> values) {
-        ModelProto model;
-        try {
-            model = ModelProto.parseFrom(java.nio.file.Files.readAllBytes(file));
-        } catch (java.io.IOException e) {
-            throw new MembraneException(file + ": cannot read model (" + e.getMessage() + ")");
-        }
-        GraphBuilder.write(replace(model, values, file.toString()), file);
+        GraphBuilder.write(replace(GraphBuilder.read(file), values, file.toString()), file);
     }
 }
