@@ -82,6 +82,11 @@ public record ErasureReport(RunSettings settings, List<ConceptResult> concepts, 
             ReportJson.put(t, "classify", Math.round(classifyMs * 10) / 10.0);
             ReportJson.put(t, "total", Math.round(totalMs * 10) / 10.0);
         }
+
+        /** The last line of report.md: how many images, and how long it took. */
+        String markdownFooter(int images) {
+            return "\n" + images + " images; generation " + Math.round(generateMs / 1000) + " s, total " + Math.round(totalMs / 1000) + " s.\n";
+        }
     }
 
     @Override
@@ -91,10 +96,7 @@ public record ErasureReport(RunSettings settings, List<ConceptResult> concepts, 
 
     @Override
     public ObjectNode json() {
-        ObjectNode n = ReportJson.object();
-        n.put("mode", mode());
-        settings.into(n);
-        n.put("images", images);
+        ObjectNode n = ReportJson.header(mode(), settings, images);
         ArrayNode list = n.putArray("concepts");
         for (ConceptResult c : concepts) {
             ObjectNode o = list.addObject();
@@ -138,8 +140,7 @@ public record ErasureReport(RunSettings settings, List<ConceptResult> concepts, 
             row(b, c.target(), "target");
             for (Rate r : c.nonTargets()) row(b, r, "non-target");
         }
-        b.append("\n").append(images).append(" images; generation ").append(Math.round(timings.generateMs() / 1000)).append(" s, total ")
-                .append(Math.round(timings.totalMs() / 1000)).append(" s.\n");
+        b.append(timings.markdownFooter(images));
         return b.toString();
     }
 

@@ -33,10 +33,7 @@ public record FidelityReport(RunSettings settings, int images, double fidelity, 
 
     @Override
     public ObjectNode json() {
-        ObjectNode n = ReportJson.object();
-        n.put("mode", mode());
-        settings.into(n);
-        n.put("images", images);
+        ObjectNode n = ReportJson.header(mode(), settings, images);
         ReportJson.put(n, "fidelity", fidelity);
         ReportJson.put(n, "shapeAccuracy", shapes.accuracy());
         ReportJson.put(n, "colourAccuracy", colours.accuracy());
@@ -63,8 +60,7 @@ public record FidelityReport(RunSettings settings, int images, double fidelity, 
         b.append("\n## Colour confusion (rows: prompt, columns: classifier)\n\n").append(ReportJson.confusionMarkdown(colours));
         b.append("\n## Per prompt\n\n| prompt | fidelity |\n| --- | ---: |\n");
         perPrompt.forEach((prompt, v) -> b.append("| ").append(prompt).append(" | ").append(ReportJson.pct(v)).append(" |\n"));
-        b.append("\n").append(images).append(" images; generation ").append(Math.round(timings.generateMs() / 1000)).append(" s, total ")
-                .append(Math.round(timings.totalMs() / 1000)).append(" s.\n");
+        b.append(timings.markdownFooter(images));
         return b.toString();
     }
 

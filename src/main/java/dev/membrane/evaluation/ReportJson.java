@@ -19,6 +19,15 @@ public final class ReportJson {
         return MAPPER.createObjectNode();
     }
 
+    /** The fields every report.json starts with: its mode, the run's settings, the image count. */
+    static ObjectNode header(String mode, RunSettings settings, int images) {
+        ObjectNode n = object();
+        n.put("mode", mode);
+        settings.into(n);
+        n.put("images", images);
+        return n;
+    }
+
     /** Rounded to 6 significant decimals; NaN and infinities become null (JSON has neither). */
     public static void put(ObjectNode n, String key, double v) {
         if (Double.isNaN(v) || Double.isInfinite(v)) n.putNull(key);
