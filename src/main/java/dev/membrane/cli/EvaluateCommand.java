@@ -12,7 +12,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.membrane.evaluation.EvaluationReport;
 import dev.membrane.evaluation.EvaluationSpec;
 import dev.membrane.evaluation.Evaluator;
-import dev.membrane.evaluation.Progress;
+import dev.membrane.training.Progress;
 import dev.membrane.evaluation.ReportFiles;
 import dev.membrane.onnx.DeviceChoice;
 import dev.membrane.onnx.OrtRuntime;

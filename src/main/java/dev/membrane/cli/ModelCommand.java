@@ -13,7 +13,7 @@ import jakarta.inject.Inject;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import dev.membrane.evaluation.Progress;
+import dev.membrane.training.Progress;
 import dev.membrane.evaluation.classifier.ClassifierTrainer;
 import dev.membrane.evaluation.classifier.ClassifierTrainingRun;
 import dev.membrane.onnx.OrtRuntime;

@@ -35,8 +35,6 @@ import dev.membrane.gateway.kafka.EmbeddedKafka;
 import dev.membrane.gateway.message.OutputRecords;
 import dev.membrane.gateway.message.RequestLimits;
 import dev.membrane.onnx.OrtRuntime;
-import dev.membrane.onnx.reference.ReferenceModelBuilder;
-import dev.membrane.onnx.reference.ReferencePreset;
 import dev.membrane.policy.DemoPolicy;
 import dev.membrane.policy.PolicyStore;
 import dev.membrane.spm.catalog.AdapterCatalog;

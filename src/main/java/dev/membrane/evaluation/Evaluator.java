@@ -27,6 +27,7 @@ import dev.membrane.spm.SpmFile;
 import dev.membrane.spm.transport.Transport;
 import dev.membrane.world.Colour;
 import dev.membrane.world.ShapeKind;
+import dev.membrane.training.Progress;
 
 /**
  * Runs an evaluation: generates images through the production path (a {@link StableDiffusionPipeline}, and for

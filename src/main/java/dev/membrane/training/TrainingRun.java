@@ -67,14 +67,15 @@ public final class TrainingRun {
             // loading went through a float[] per tensor on the heap (GBs on SD 1.5); return it before the activations need it
             System.gc();
             int first = resume == null ? 0 : resume.iteration();
-            ProgressBar bar = new ProgressBar(System.err, first, spec.iterations(), System.console() != null);
-            bar.message(String.format(java.util.Locale.ROOT, "spm train: %s, %d sites, twin loaded in %d ms, iterations %d..%d on %s",
+            Progress bar = Progress.iterations("spm train");
+            bar.start(first, spec.iterations());
+            bar.message(String.format(java.util.Locale.ROOT, "%s, %d sites, twin loaded in %d ms, iterations %d..%d on %s",
                     String.join(",", spec.concepts()), twin.sites().size(), loadMs, first + 1, spec.iterations(), deviceName));
             try (LatentAnchoringTrainer trainer = new LatentAnchoringTrainer(twin, engine, schedule, conditioning, spec, served, microBatch)) {
                 result = trainer.run(out, checkpointEvery, resume, unetIdentity(folder.unet()), new LatentAnchoringTrainer.Listener() {
                 @Override
                 public void iteration(int done, double lossErase, double lossAnchor) {
-                    bar.update(done, lossErase, lossAnchor);
+                    bar.update(done, String.format(java.util.Locale.ROOT, "erase %.4e anchor %.4e", lossErase, lossAnchor));
                 }
 
                 @Override

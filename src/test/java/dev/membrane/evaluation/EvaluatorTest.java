@@ -27,6 +27,7 @@ import dev.membrane.spm.StackingMode;
 import dev.membrane.spm.transport.Transport;
 import dev.membrane.testing.TinyModel;
 import dev.membrane.training.TorchEngine;
+import dev.membrane.training.Progress;
 
 /**
  * {@code evaluate} end to end on the tiny reference model (random weights, so the numbers mean nothing; the files,

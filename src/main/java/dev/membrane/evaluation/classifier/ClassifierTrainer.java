@@ -12,7 +12,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 import dev.membrane.MembraneException;
-import dev.membrane.evaluation.Progress;
+import dev.membrane.training.Progress;
 import dev.membrane.training.AdamW;
 import dev.membrane.training.LearningRateSchedule;
 

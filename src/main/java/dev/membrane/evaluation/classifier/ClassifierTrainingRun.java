@@ -12,7 +12,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.membrane.Hashes;
 import dev.membrane.MembraneException;
-import dev.membrane.evaluation.Progress;
+import dev.membrane.training.Progress;
 import dev.membrane.evaluation.ReportJson;
 import dev.membrane.onnx.OrtRuntime;
 

@@ -10,6 +10,7 @@ final class LossCurve {
     private final List<double[]> points = new ArrayList<>();
     private double sum;
     private int count;
+    private double smoothed = Double.NaN;
 
     LossCurve(String stage, int total) {
         this.stage = stage;
@@ -17,6 +18,7 @@ final class LossCurve {
     }
 
     void add(int step, double loss) {
+        smoothed = Double.isNaN(smoothed) ? loss : 0.98 * smoothed + 0.02 * loss;
         sum += loss;
         count++;
         if (count == window) {
@@ -24,6 +26,11 @@ final class LossCurve {
             sum = 0;
             count = 0;
         }
+    }
+
+    /** The progress line's detail: the loss, exponentially smoothed over about 50 steps. */
+    String progressDetail() {
+        return String.format(java.util.Locale.ROOT, "loss %.5f", smoothed);
     }
 
     String stage() {

@@ -4,9 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.optimizer.AdamW;
 import ai.djl.training.tracker.Tracker;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -39,8 +37,12 @@ final class Parameters {
         ema.values().forEach(a -> a.attach(emaManager));
     }
 
-    int count() {
-        return live.values().stream().mapToInt(a -> (int) a.size()).sum();
+    long count() {
+        return count(live);
+    }
+
+    static long count(Map<String, NDArray> tensors) {
+        return tensors.values().stream().mapToLong(NDArray::size).sum();
     }
 
     /** One optimizer step from the gradients of the last backward pass, which are then zeroed. */
@@ -68,16 +70,6 @@ final class Parameters {
         Map<String, float[]> out = new LinkedHashMap<>();
         (emaDecay > 0 ? ema : live).forEach((k, a) -> out.put(k, a.toFloatArray()));
         return out;
-    }
-
-    /** Copies the moving average into the live weights (for evaluating the exported model in the twin). */
-    void loadAverage() {
-        if (emaDecay <= 0) return;
-        ema.forEach((k, a) -> live.get(k).set(a.toFloatArray()));
-    }
-
-    List<String> names() {
-        return new ArrayList<>(live.keySet());
     }
 
     void close() {

@@ -3,6 +3,7 @@ package dev.membrane.training.shapes;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -64,6 +65,15 @@ public final class ShapesModelTrainer {
     private ShapesModelTrainer() {
     }
 
+    /** What the report keeps of each trained stage, under the stage's name: wall time, final loss, curve. */
+    private record Stages(Map<String, Double> seconds, Map<String, Double> losses, List<LossCurve> curves) {
+        void add(LossCurve curve, double wallSeconds) {
+            seconds.put(curve.stage(), wallSeconds);
+            losses.put(curve.stage(), curve.last());
+            curves.add(curve);
+        }
+    }
+
     /** The text the generated vocabulary is learned from: every caption the templates produce. */
     public static String captionCorpus() {
         return String.join(". ", ShapesWorld.allCaptions()) + ".";
@@ -83,6 +93,7 @@ public final class ShapesModelTrainer {
         Map<String, Double> seconds = new LinkedHashMap<>();
         Map<String, Double> losses = new LinkedHashMap<>();
         List<LossCurve> curves = new ArrayList<>();
+        Stages trained = new Stages(seconds, losses, curves);
         prepareFolder(out, recipe, tokenizerDir, init);
         seconds.put("graphs", elapsed(start));
         ShapesWorld world = new ShapesWorld(recipe.palette());
@@ -96,10 +107,11 @@ public final class ShapesModelTrainer {
                     encoder = vae.encoder();
                     latentScale = vae.latentScale();
                     InitializerValues.replace(decoderFile, VaeStage.exportedDecoder(decoder, latentScale));
-                    VaeStage.writeReconstructions(out.resolve(RECONSTRUCTIONS_FILE), encoder, 1f, decoder, world, recipe, root);
-                    seconds.put("vae", vae.seconds());
-                    losses.put("vae", vae.curve().last());
-                    curves.add(vae.curve());
+                    // a decoder stage redraws them after its refinement
+                    if (recipe.decoderSteps() == 0) {
+                        VaeStage.writeReconstructions(out.resolve(RECONSTRUCTIONS_FILE), encoder, 1f, decoder, world, recipe, root);
+                    }
+                    trained.add(vae.curve(), vae.seconds());
                 }
                 writeEncoder(out.resolve(ENCODER_FILE), encoder, latentScale, recipe);
             } else {
@@ -107,7 +119,8 @@ public final class ShapesModelTrainer {
                 encoder = new VaeEncoder(root, 0);
                 latentScale = readEncoder(out.resolve(ENCODER_FILE), encoder);
             }
-            if (needsData(recipe)) {
+            // the latent dataset serves the UNet alone
+            if (recipe.unetSteps() > 0) {
                 long dataStart = System.nanoTime();
                 LatentDataset data;
                 try (TextEncoderModel text = new TextEncoderModel(runtime.open(out.resolve("text_encoder/model.onnx"), "text encoder"))) {
@@ -131,9 +144,7 @@ public final class ShapesModelTrainer {
                     };
                     UNetStage.Result unet = UNetStage.train(engine, twin, data, recipe, log, snapshots);
                     InitializerValues.replace(unetFile, unet.weights());
-                    seconds.put("unet", unet.seconds());
-                    losses.put("unet", unet.curve().last());
-                    curves.add(unet.curve());
+                    trained.add(unet.curve(), unet.seconds());
                 }
             }
             if (recipe.decoderSteps() > 0) {
@@ -142,9 +153,7 @@ public final class ShapesModelTrainer {
                     VaeStage.Result refined = VaeStage.refineDecoder(engine, root, decoder, encoder, latentScale, world, recipe, log);
                     InitializerValues.replace(decoderFile, VaeStage.exportedDecoder(decoder, 1f));
                     VaeStage.writeReconstructions(out.resolve(RECONSTRUCTIONS_FILE), encoder, latentScale, decoder, world, recipe, root);
-                    seconds.put("decoder", refined.seconds());
-                    losses.put("decoder", refined.curve().last());
-                    curves.add(refined.curve());
+                    trained.add(refined.curve(), refined.seconds());
                 }
             }
         }
@@ -160,11 +169,6 @@ public final class ShapesModelTrainer {
         return report;
     }
 
-    /** Whether the recipe trains anything that needs the latent dataset. */
-    private static boolean needsData(ShapesRecipe recipe) {
-        return recipe.unetSteps() > 0;
-    }
-
     /**
      * Folds a later stage run ({@code --init model --out stage}, e.g. the decoder refinement run on its own) back into
      * {@code model}: the stage's changed files are copied over, and the report gains the stage's wall time, loss and
@@ -176,17 +180,12 @@ public final class ShapesModelTrainer {
         try {
             ObjectNode base = (ObjectNode) json.readTree(model.resolve(REPORT_FILE).toFile());
             ObjectNode later = (ObjectNode) json.readTree(stage.resolve(REPORT_FILE).toFile());
-            for (String f : List.of("unet/model.onnx", "vae_decoder/model.onnx")) {
-                String before = sha256(model.resolve(f));
-                if (!before.equals(sha256(stage.resolve(f))) && later.path("stageSeconds").size() > 0) {
-                    boolean trained = (f.startsWith("unet") && later.path("stageSeconds").has("unet"))
-                            || (f.startsWith("vae") && later.path("stageSeconds").has("decoder"));
-                    if (trained) Files.copy(stage.resolve(f), model.resolve(f), StandardCopyOption.REPLACE_EXISTING);
-                }
-            }
-            if (later.path("stageSeconds").has("decoder")) {
-                Files.copy(stage.resolve(RECONSTRUCTIONS_FILE), model.resolve(RECONSTRUCTIONS_FILE), StandardCopyOption.REPLACE_EXISTING);
-            }
+            // what the stage run trained replaces the model's file; the rest is the model's own, copied from it
+            JsonNode trained = later.path("stageSeconds");
+            List<String> changed = new ArrayList<>();
+            if (trained.has("unet")) changed.add("unet/model.onnx");
+            if (trained.has("decoder")) changed.addAll(List.of("vae_decoder/model.onnx", RECONSTRUCTIONS_FILE));
+            for (String f : changed) Files.copy(stage.resolve(f), model.resolve(f), StandardCopyOption.REPLACE_EXISTING);
             ObjectNode seconds = (ObjectNode) base.get("stageSeconds");
             ObjectNode loss = (ObjectNode) base.get("finalLoss");
             ObjectNode curves = (ObjectNode) base.get("curves");

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 import dev.membrane.training.Gaussian;
+import dev.membrane.training.Progress;
 import dev.membrane.training.twin.SiteAdapters;
 import dev.membrane.training.twin.TwinParameter;
 import dev.membrane.training.twin.UNetTwin;
@@ -60,7 +61,8 @@ final class UNetStage {
                 params.count(), recipe.unetSteps(), recipe.unetBatch(), data.size());
         double[] alphas = alphasCumprod();
         LossCurve curve = new LossCurve("unet", recipe.unetSteps());
-        StageProgress progress = new StageProgress(log, "unet", recipe.unetSteps());
+        Progress progress = Progress.log(log, "train-shapes unet");
+        progress.start(recipe.unetSteps());
         SplittableRandom random = new SplittableRandom(recipe.seed() * 31 + 3);
         int b = recipe.unetBatch();
         int n = data.latentElements();
@@ -95,7 +97,7 @@ final class UNetStage {
             }
             params.step();
             curve.add(step + 1, loss);
-            progress.update(step + 1, loss);
+            progress.update(step + 1, curve.progressDetail());
             if (snapshots.every() > 0 && (step + 1) % snapshots.every() == 0 && step + 1 < recipe.unetSteps()) {
                 snapshots.accept(step + 1, exportable(twin, params));
             }
@@ -105,18 +107,11 @@ final class UNetStage {
         return new Result(weights, curve, progress.seconds());
     }
 
-    /** The averaged weights by initializer, Gemm weights transposed back to the graph's layout. */
+    /** The averaged weights by initializer, in the graph's layout. */
     private static Map<String, float[]> exportable(UNetTwin twin, Parameters params) {
         Map<String, float[]> exported = params.exported();
         Map<String, float[]> weights = new LinkedHashMap<>();
-        for (TwinParameter p : twin.parameters()) {
-            float[] v = exported.get(p.initializer());
-            if (p.transposed()) {
-                long[] s = p.array().getShape().getShape();
-                v = TwinParameter.transpose(v, (int) s[0], (int) s[1]);
-            }
-            weights.put(p.initializer(), v);
-        }
+        for (TwinParameter p : twin.parameters()) weights.put(p.initializer(), p.inInitializerLayout(exported.get(p.initializer())));
         return weights;
     }
 }

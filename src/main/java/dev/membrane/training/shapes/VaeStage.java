@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 import dev.membrane.training.Gaussian;
+import dev.membrane.training.Progress;
 import dev.membrane.training.twin.TwinParameter;
 import dev.membrane.training.twin.VaeDecoderTwin;
 import dev.membrane.world.ShapesWorld;
@@ -39,43 +40,19 @@ final class VaeStage {
         VaeEncoder encoder = new VaeEncoder(manager, recipe.seed());
         Map<String, NDArray> tensors = new LinkedHashMap<>(encoder.tensors());
         for (TwinParameter p : decoder.parameters()) tensors.put(p.initializer(), p.array());
-        Parameters params = new Parameters(tensors, new LearningRate(recipe.vaeLearningRate(), Math.min(100, recipe.vaeSteps() / 10 + 1),
-                recipe.vaeSteps()), 0f, 0f, manager);
         log.printf("train-shapes vae: %d parameters (encoder + served decoder), %d steps of %d images%n",
-                params.count(), recipe.vaeSteps(), recipe.vaeBatch());
-        LossCurve curve = new LossCurve("vae", recipe.vaeSteps());
-        StageProgress progress = new StageProgress(log, "vae", recipe.vaeSteps());
-        SplittableRandom random = new SplittableRandom(recipe.seed() * 31 + 1);
-        int side = recipe.imageSize();
-        for (int step = 0; step < recipe.vaeSteps(); step++) {
-            float[] images = render(world, random, recipe.vaeBatch(), side);
-            int latentElements = recipe.vaeBatch() * 4 * (side / 8) * (side / 8);
-            float[] noise = Gaussian.fill(random, latentElements);
-            double loss;
-            try (NDManager pass = manager.newSubManager()) {
-                NDArray x = pass.create(images, new Shape(recipe.vaeBatch(), 3, side, side));
-                NDArray eps = pass.create(noise, new Shape(recipe.vaeBatch(), 4, side / 8, side / 8));
-                NDArray sigma = pass.create(LATENT_NOISE);
-                NDArray beta = pass.create(LATENT_PENALTY);
-                try (GradientCollector gc = engine.newGradientCollector()) {
+                Parameters.count(tensors), recipe.vaeSteps(), recipe.vaeBatch());
+        Trained trained = run(engine, manager, tensors, "vae", recipe.vaeSteps(), recipe.seed() * 31 + 1, world, recipe, log,
+                (pass, x, eps) -> {
                     NDArray z = encoder.encode(x);
-                    NDArray reconstruction = decoder.decode(z.add(eps.mul(sigma)));
-                    NDArray mse = reconstruction.sub(x).square().mean();
-                    NDArray total = mse.add(z.square().mean().mul(beta));
-                    gc.backward(total);
-                    loss = mse.getFloat();
-                }
-            }
-            params.step();
-            curve.add(step + 1, loss);
-            progress.update(step + 1, loss);
-        }
-        float std = latentStd(encoder, world, new SplittableRandom(recipe.seed() * 31 + 2), manager, side);
+                    NDArray mse = decoder.decode(z.add(eps.mul(pass.create(LATENT_NOISE)))).sub(x).square().mean();
+                    return new NDArray[] {mse.add(z.square().mean().mul(pass.create(LATENT_PENALTY))), mse};
+                });
+        float std = latentStd(encoder, world, new SplittableRandom(recipe.seed() * 31 + 2), manager, recipe.imageSize());
         // raw latents then have std 1/0.18215, as SD's VAE latents do
         float scale = 1f / (SCALING_FACTOR * std);
-        log.printf("train-shapes vae: latent std %.4f, scaled by %.4f; reconstruction MSE %.5f%n", std, scale, curve.last());
-        params.close();
-        return new Result(encoder, scale, curve, progress.seconds());
+        log.printf("train-shapes vae: latent std %.4f, scaled by %.4f; reconstruction MSE %.5f%n", std, scale, trained.curve().last());
+        return new Result(encoder, scale, trained.curve(), trained.seconds());
     }
 
     /**
@@ -88,36 +65,58 @@ final class VaeStage {
                                 ShapesWorld world, ShapesRecipe recipe, PrintStream log) {
         Map<String, NDArray> tensors = new LinkedHashMap<>();
         for (TwinParameter p : decoder.parameters()) tensors.put(p.initializer(), p.array());
-        int steps = recipe.decoderSteps();
+        log.printf("train-shapes decoder: %d parameters, %d steps of %d images (encoder frozen)%n", Parameters.count(tensors),
+                recipe.decoderSteps(), recipe.vaeBatch());
+        Trained trained = run(engine, manager, tensors, "decoder", recipe.decoderSteps(), recipe.seed() * 31 + 6, world, recipe, log,
+                (pass, x, eps) -> {
+                    NDArray z = encoder.encode(x).stopGradient().mul(pass.create(latentScale));
+                    NDArray mse = decoder.decode(z.add(eps.mul(pass.create(LATENT_NOISE * latentScale)))).sub(x).square().mean();
+                    return new NDArray[] {mse, mse};
+                });
+        return new Result(encoder, latentScale, trained.curve(), trained.seconds());
+    }
+
+    /** One batch's loss: {what is backpropagated, the reconstruction MSE reported}. */
+    private interface BatchLoss {
+        NDArray[] of(NDManager pass, NDArray images, NDArray latentNoise);
+    }
+
+    private record Trained(LossCurve curve, double seconds) {
+    }
+
+    /**
+     * The autoencoder stages' loop: each step renders a fresh batch, draws the latent noise, backpropagates the loss
+     * and steps AdamW (no weight decay, no average) on {@code tensors}.
+     */
+    private static Trained run(Engine engine, NDManager manager, Map<String, NDArray> tensors, String stage, int steps, long stream,
+                               ShapesWorld world, ShapesRecipe recipe, PrintStream log, BatchLoss loss) {
         Parameters params = new Parameters(tensors, new LearningRate(recipe.vaeLearningRate(), Math.min(100, steps / 10 + 1), steps),
                 0f, 0f, manager);
-        log.printf("train-shapes decoder: %d parameters, %d steps of %d images (encoder frozen)%n", params.count(), steps, recipe.vaeBatch());
-        LossCurve curve = new LossCurve("decoder", steps);
-        StageProgress progress = new StageProgress(log, "decoder", steps);
-        SplittableRandom random = new SplittableRandom(recipe.seed() * 31 + 6);
+        LossCurve curve = new LossCurve(stage, steps);
+        Progress progress = Progress.log(log, "train-shapes " + stage);
+        progress.start(steps);
+        SplittableRandom random = new SplittableRandom(stream);
         int side = recipe.imageSize();
+        int batch = recipe.vaeBatch();
         for (int step = 0; step < steps; step++) {
-            float[] images = render(world, random, recipe.vaeBatch(), side);
-            float[] noise = Gaussian.fill(random, recipe.vaeBatch() * 4 * (side / 8) * (side / 8));
-            double loss;
+            float[] images = render(world, random, batch, side);
+            float[] noise = Gaussian.fill(random, batch * 4 * (side / 8) * (side / 8));
+            double reported;
             try (NDManager pass = manager.newSubManager()) {
-                NDArray x = pass.create(images, new Shape(recipe.vaeBatch(), 3, side, side));
-                NDArray eps = pass.create(noise, new Shape(recipe.vaeBatch(), 4, side / 8, side / 8));
-                NDArray scale = pass.create(latentScale);
-                NDArray sigma = pass.create(LATENT_NOISE * latentScale);
-                NDArray z = encoder.encode(x).stopGradient().mul(scale);
+                NDArray x = pass.create(images, new Shape(batch, 3, side, side));
+                NDArray eps = pass.create(noise, new Shape(batch, 4, side / 8, side / 8));
                 try (GradientCollector gc = engine.newGradientCollector()) {
-                    NDArray mse = decoder.decode(z.add(eps.mul(sigma))).sub(x).square().mean();
-                    gc.backward(mse);
-                    loss = mse.getFloat();
+                    NDArray[] l = loss.of(pass, x, eps);
+                    gc.backward(l[0]);
+                    reported = l[1].getFloat();
                 }
             }
             params.step();
-            curve.add(step + 1, loss);
-            progress.update(step + 1, loss);
+            curve.add(step + 1, reported);
+            progress.update(step + 1, curve.progressDetail());
         }
         params.close();
-        return new Result(encoder, latentScale, curve, progress.seconds());
+        return new Trained(curve, progress.seconds());
     }
 
     /** Renders {@code n} sampled scenes as planar [-1, 1] images. */

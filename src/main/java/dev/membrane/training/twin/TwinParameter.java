@@ -11,16 +11,15 @@ import ai.djl.ndarray.NDArray;
  */
 public record TwinParameter(String initializer, NDArray array, boolean transposed) {
 
-    /** The values in the initializer's own layout. */
+    /** The array's current values in the initializer's own layout. */
     public float[] initializerValues() {
-        float[] v = array.toFloatArray();
-        if (!transposed) return v;
-        long[] s = array.getShape().getShape();
-        return TwinLayers.transpose(v, (int) s[0], (int) s[1]);
+        return inInitializerLayout(array.toFloatArray());
     }
 
-    /** The transpose of a row-major {@code rows x cols} matrix. */
-    public static float[] transpose(float[] values, int rows, int cols) {
-        return TwinLayers.transpose(values, rows, cols);
+    /** {@code values} laid out as the array is (e.g. a moving average of it), in the initializer's layout. */
+    public float[] inInitializerLayout(float[] values) {
+        if (!transposed) return values;
+        long[] s = array.getShape().getShape();
+        return TwinLayers.transpose(values, (int) s[0], (int) s[1]);
     }
 }

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.membrane.MembraneException;
-import dev.membrane.evaluation.Progress;
+import dev.membrane.training.Progress;
 import dev.membrane.onnx.OrtRuntime;
 import dev.membrane.onnx.RuntimeConfig;
 import dev.membrane.training.TorchEngine;

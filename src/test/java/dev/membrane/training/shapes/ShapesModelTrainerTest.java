@@ -48,7 +48,7 @@ class ShapesModelTrainerTest {
         StringBuilder log = new StringBuilder();
         Path a = dir.resolve("a");
         ShapesModelTrainer.Report first = run(a, ShapesRecipe.smoke(11), null, log);
-        assertTrue(log.toString().contains("train-shapes unet 3/3"), log.toString());
+        assertTrue(log.toString().contains("train-shapes unet [" + "#".repeat(24) + "] 3/3 100%"), log.toString());
         for (String stage : List.of("graphs", "vae", "data", "unet", "total")) assertTrue(first.stageSeconds().containsKey(stage), stage);
         // the vocabulary is learned from the captions: every caption word is one token
         ClipTokenizer tok = ClipTokenizer.load(a.resolve("tokenizer"));
