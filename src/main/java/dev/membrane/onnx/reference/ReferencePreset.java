@@ -13,6 +13,7 @@ import dev.membrane.MembraneException;
  * @param textWidth       text encoder width d (= the UNet's cross-attention width)
  * @param textLayers      text encoder transformer layers
  * @param textHeads       text encoder attention heads
+ * @param tokenStd        standard deviation of the text encoder's random token embeddings (CLIP: 0.02)
  * @param unetChannels    UNet block_out_channels (4 values)
  * @param unetGroups      GroupNorm groups in the UNet
  * @param unetHeads       attention heads in every UNet transformer block (SD 1.x: 8)
@@ -20,22 +21,26 @@ import dev.membrane.MembraneException;
  * @param vaeGroups       GroupNorm groups in the VAE
  * @param imageSize       default image side in pixels
  */
-public record ReferencePreset(String id, int textWidth, int textLayers, int textHeads, int[] unetChannels,
+public record ReferencePreset(String id, int textWidth, int textLayers, int textHeads, double tokenStd, int[] unetChannels,
                               int unetGroups, int unetHeads, int[] vaeChannels, int vaeGroups, int imageSize) {
 
     /** Tests and demo: a 64x64 image takes a few milliseconds per UNet step on CPU. */
-    public static final ReferencePreset TINY = new ReferencePreset("tiny", 32, 2, 2,
+    public static final ReferencePreset TINY = new ReferencePreset("tiny", 32, 2, 2, 0.02,
             new int[] {32, 64, 64, 64}, 8, 2, new int[] {32, 32, 16, 16}, 8, 64);
 
     /**
-     * The shapes model (see {@code model train-shapes}): tiny's UNet and text encoder, a wider VAE decoder, because
-     * that one is trained to draw crisp edges and stripes at 64x64.
+     * The shapes model (see {@code model train-shapes}): tiny's text encoder and VAE decoder; a UNet 32 wide at every
+     * level, since at 8x8 latents the first level carries the shape (tiny's wider deep levels cost 50% more per step
+     * for little gain there). Its text encoder stays frozen at random
+     * weights, so its token embeddings are drawn 50x larger than CLIP's: each position's state is then mostly its own
+     * word rather than a causal average of the words before it, and the UNet's cross-attention can tell "circle"
+     * from "square" from the first step (at CLIP's 0.02 the shape word was half colour at its own position).
      */
-    public static final ReferencePreset SHAPES = new ReferencePreset("shapes", 32, 2, 2,
-            new int[] {16, 32, 32, 32}, 8, 2, new int[] {32, 32, 16, 8}, 8, 64);
+    public static final ReferencePreset SHAPES = new ReferencePreset("shapes", 32, 2, 2, 1.0,
+            new int[] {32, 32, 32, 32}, 8, 2, new int[] {32, 32, 16, 16}, 8, 64);
 
     /** SD 1.5's real UNet widths (320/640/1280, 8 heads, cross-attention 768; ~860M parameters), random weights. */
-    public static final ReferencePreset SD15 = new ReferencePreset("sd15", 768, 2, 12,
+    public static final ReferencePreset SD15 = new ReferencePreset("sd15", 768, 2, 12, 0.02,
             new int[] {320, 640, 1280, 1280}, 32, 8, new int[] {128, 128, 64, 64}, 32, 256);
 
     public static ReferencePreset parse(String text) {

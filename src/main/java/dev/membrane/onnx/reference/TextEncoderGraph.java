@@ -24,7 +24,7 @@ final class TextEncoderGraph {
         int d = p.textWidth();
         String ids = l.g.input("input_ids", io.int64Ids() ? DataType.INT64 : DataType.INT32, "batch", "sequence");
         String tokens = l.op("text_model.embeddings.token_embedding", "Gather",
-                List.of(l.embedding("text_model.embeddings.token_embedding.weight", vocabSize, d, 0.02), ids), Attr.i("axis", 0));
+                List.of(l.embedding("text_model.embeddings.token_embedding.weight", vocabSize, d, p.tokenStd()), ids), Attr.i("axis", 0));
         String length = l.op("text_model.embeddings", "Slice",
                 List.of(l.op("text_model.embeddings", "Shape", List.of(ids)), l.shape(1), l.shape(2)));
         String positions = l.op("text_model.embeddings", "Slice", List.of(

@@ -25,7 +25,7 @@ public record ShapesRecipe(long seed, Palette palette, int imageSize, int vaeSte
                            float emaDecay, int decoderSteps) {
 
     public static ShapesRecipe standard(long seed) {
-        return new ShapesRecipe(seed, Palette.CLASSIC, 64, 600, 16, 2e-3f, 30000, 4000, 64, 1e-3f, 0.1, 0.998f, 1500);
+        return new ShapesRecipe(seed, Palette.CLASSIC, 64, 1000, 64, 2e-3f, 30000, 1700, 256, 1e-3f, 0.1, 0.998f, 300);
     }
 
     /** A few steps of each stage on a tiny subset, for tests and CI. */

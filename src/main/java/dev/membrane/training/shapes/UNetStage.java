@@ -19,10 +19,14 @@ import dev.membrane.training.twin.UNetTwin;
 /**
  * Trains the served UNet's twin as SD was trained: ε-prediction, x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε with SD's
  * scaled-linear schedule (β from 0.00085 to 0.012 over 1000 steps, linear in √β), t uniform, MSE; 10% of captions
- * dropped to "" so that classifier-free guidance works at inference.
+ * dropped to "" so that classifier-free guidance works at inference. Each sample's squared error is weighted by
+ * min-SNR-γ (Hang et al., 2023: w_t = min(SNR_t, 5) / SNR_t for ε-prediction, SNR_t = ᾱ_t / (1 − ᾱ_t)), which stops
+ * the nearly noise-free timesteps, where ε is hardest to see and matters least, from dominating the gradient;
+ * the reported loss is the plain, unweighted MSE.
  */
 final class UNetStage {
     static final int TRAIN_TIMESTEPS = 1000;
+    static final double MIN_SNR_GAMMA = 5;
 
     record Result(Map<String, float[]> weights, LossCurve curve, double seconds) {
     }
@@ -42,6 +46,12 @@ final class UNetStage {
             out[t] = product;
         }
         return out;
+    }
+
+    /** min(SNR, γ) / SNR for ε-prediction, SNR = ᾱ / (1 − ᾱ): 1 at high noise, γ/SNR where SNR exceeds γ. */
+    static double minSnrWeight(double alphaBar) {
+        double snr = alphaBar / (1 - alphaBar);
+        return Math.min(snr, MIN_SNR_GAMMA) / snr;
     }
 
     /** Hears the exportable weights every {@code every} steps (so a long run can be sampled while it trains). */
@@ -70,12 +80,14 @@ final class UNetStage {
         for (int step = 0; step < recipe.unetSteps(); step++) {
             float[] noisy = new float[b * n];
             float[] timesteps = new float[b];
+            float[] weights = new float[b];
             float[] context = new float[b * ctx];
             float[] noise = Gaussian.fill(random, b * n);
             for (int i = 0; i < b; i++) {
                 int item = random.nextInt(data.size());
                 int t = random.nextInt(TRAIN_TIMESTEPS);
                 timesteps[i] = t;
+                weights[i] = (float) minSnrWeight(alphas[t]);
                 double a = Math.sqrt(alphas[t]);
                 double s = Math.sqrt(1 - alphas[t]);
                 float[] x0 = data.latent(item);
@@ -89,10 +101,11 @@ final class UNetStage {
                 NDArray t = pass.create(timesteps, new Shape(b));
                 NDArray c = pass.create(context, new Shape(b, data.contextLength(), data.contextWidth()));
                 NDArray eps = pass.create(noise, new Shape(b, 4, data.latentSide(), data.latentSide()));
+                NDArray w = pass.create(weights, new Shape(b));
                 try (GradientCollector gc = engine.newGradientCollector()) {
-                    NDArray mse = twin.predict(x, t, c, SiteAdapters.NONE).sub(eps).square().mean();
-                    gc.backward(mse);
-                    loss = mse.getFloat();
+                    NDArray perSample = twin.predict(x, t, c, SiteAdapters.NONE).sub(eps).square().reshape(b, n).mean(new int[] {1});
+                    gc.backward(perSample.mul(w).mean());
+                    loss = perSample.mean().getFloat();
                 }
             }
             params.step();
