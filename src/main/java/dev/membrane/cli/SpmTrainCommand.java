@@ -67,6 +67,10 @@ public class SpmTrainCommand implements Callable<Integer> {
     @Option(names = "--anchor-strength", defaultValue = "1000", description = "λ, weight of the anchoring loss. Default: ${DEFAULT-VALUE}.")
     double anchorStrength;
 
+    @Option(names = "--erase-guidance", defaultValue = "1",
+            description = "η of the erase target ε_surrogate − η·(ε_concept − ε_surrogate) (the official config's guidance_scale). Default: ${DEFAULT-VALUE}.")
+    double eraseGuidance;
+
     @Option(names = "--anchors", defaultValue = "4", description = "Anchor embeddings per iteration. Default: ${DEFAULT-VALUE}.")
     int anchors;
 
@@ -111,6 +115,7 @@ public class SpmTrainCommand implements Callable<Integer> {
                 : folder.referencePreset() != null ? ReferencePreset.parse(folder.referencePreset()).imageSize() : 512;
         TrainingSpec spec = TrainingSpec.builder(concepts, side).surrogate(surrogate).iterations(iterations).seed(seed)
                 .rank(rank, alpha).schedule(lr, warmup, cycles).anchoring(anchorStrength, anchors)
+                .eraseGuidance(eraseGuidance)
                 .maxDenoisingSteps(maxDenoisingSteps).checkPrompts(checkPrompts).anchorPrompts(anchorPrompts).build();
         Engine engine = dev.membrane.training.TorchEngine.start(config.dataDir().resolve("djl-cache"));
         Device target = dev.membrane.training.TorchEngine.device(engine, device);

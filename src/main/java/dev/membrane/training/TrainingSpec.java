@@ -54,6 +54,9 @@ public record TrainingSpec(List<String> concepts, String surrogate, int iteratio
         if (rank < 1) throw new MembraneException("--rank must be at least 1, got " + rank);
         if (alpha < 0) throw new MembraneException("--alpha must not be negative, got " + alpha);
         if (!(learningRate > 0)) throw new MembraneException("--lr must be positive, got " + learningRate);
+        if (!(eraseGuidance >= 0) || Double.isInfinite(eraseGuidance)) {
+            throw new MembraneException("--erase-guidance must be a finite number >= 0, got " + eraseGuidance);
+        }
         if (anchorStrength < 0) throw new MembraneException("--anchor-strength must not be negative, got " + anchorStrength);
         if (anchors < 0) throw new MembraneException("--anchors must not be negative, got " + anchors);
         if (maxDenoisingSteps < 2 || maxDenoisingSteps > 1000) {
@@ -112,7 +115,7 @@ public record TrainingSpec(List<String> concepts, String surrogate, int iteratio
         private final List<String> concepts;
         private final int resolution;
         private final double samplingGuidance;
-        private final double eraseGuidance;
+        private double eraseGuidance;
         private String surrogate;
         private int iterations;
         private long seed;
@@ -183,6 +186,12 @@ public record TrainingSpec(List<String> concepts, String surrogate, int iteratio
         public Builder anchoring(double strength, int count) {
             anchorStrength = strength;
             anchors = count;
+            return this;
+        }
+
+        /** η of the erase target ε_neu − η·(ε_pos − ε_neu): the official config's guidance_scale. */
+        public Builder eraseGuidance(double v) {
+            eraseGuidance = v;
             return this;
         }
 
