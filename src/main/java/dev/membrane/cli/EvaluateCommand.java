@@ -37,7 +37,7 @@ public class EvaluateCommand implements Callable<Integer> {
     Path model;
 
     @Option(names = "--spm", paramLabel = "FILE[:WEIGHT]",
-            description = "An SPM adapter of the stack; repeatable. WEIGHT is the fixed γ under --transport fixed (default 1). None: fidelity.")
+            description = "An SPM adapter of the stack; repeatable. WEIGHT is the fixed γ under --transport fixed, and multiplies --transport-factor under facilitated (default 1). None: fidelity.")
     List<String> spms = new ArrayList<>();
 
     @Option(names = "--transport", defaultValue = "facilitated", description = "facilitated or fixed. Default: ${DEFAULT-VALUE}.")

@@ -75,7 +75,7 @@ public class GenerateCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--spm", paramLabel = "FILE[:WEIGHT]",
-            description = "An SPM adapter to apply; repeatable. WEIGHT is the fixed γ under --transport fixed (default 1).")
+            description = "An SPM adapter to apply; repeatable. WEIGHT is the fixed γ under --transport fixed, and multiplies --transport-factor under facilitated (default 1).")
     List<String> spms = new ArrayList<>();
 
     @Option(names = "--transport", defaultValue = "facilitated", description = "facilitated or fixed. Default: ${DEFAULT-VALUE}.")
@@ -164,7 +164,7 @@ public class GenerateCommand implements Callable<Integer> {
             }
         }
         SpmFile spm = SpmFile.read(file);
-        Transport t = kind == Transport.Kind.FIXED ? Transport.fixed(weight) : Transport.facilitated(transportFactor);
+        Transport t = kind == Transport.Kind.FIXED ? Transport.fixed(weight) : Transport.facilitated(transportFactor * weight);
         return new AdapterPipeline.AdapterRequest(spm, t, file);
     }
 
