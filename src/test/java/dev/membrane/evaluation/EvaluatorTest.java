@@ -111,6 +111,20 @@ class EvaluatorTest {
     }
 
     @Test
+    void aWeightUnderFacilitatedTransportMultipliesTheFactor() throws Exception {
+        // FILE:W under facilitated is the catalog's per-adapter factor: γ = W · factor · max(s_f, s_t), and s_t = 1
+        // on prompts that name the concept, so the target's γ is exactly W · factor
+        EvaluationSpec spec = spec().withAdapters(List.of(new EvaluationSpec.AdapterSpec(circle, 2.0)), Transport.Kind.FACILITATED,
+                StackingMode.LINEAR).withTransportFactor(1.5);
+        ErasureReport report = (ErasureReport) Evaluator.run(spec, TinyModel.runtime(), Progress.silent());
+        ErasureReport.ConceptResult c = report.concepts().get(0);
+        assertEquals(3.0, c.target().gamma(), 1e-9);
+        for (ErasureReport.Rate other : c.nonTargets()) {
+            assertTrue(other.gamma() < 3.0 && other.gamma() > 0, other.concept().word() + " γ " + other.gamma());
+        }
+    }
+
+    @Test
     void fidelityCoversEveryShapeAndColour() throws Exception {
         EvaluationReport report = Evaluator.run(spec(), TinyModel.runtime(), Progress.silent());
         Path out = dir.resolve("fidelity");
