@@ -58,6 +58,9 @@ public class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "30", description = "Inference steps. Default: ${DEFAULT-VALUE}.")
     int steps;
 
+    @Option(names = "--scheduler", description = "pndm, ddim or euler (default: the model's scheduler_config.json).")
+    String scheduler;
+
     @Option(names = "--guidance", defaultValue = "7.5", description = "Classifier-free guidance scale. Default: ${DEFAULT-VALUE}.")
     double guidance;
 
@@ -87,6 +90,7 @@ public class EvaluateCommand implements Callable<Integer> {
         EvaluationSpec spec = EvaluationSpec.of(model, classifier)
                 .withAdapters(adapters, Transport.parseKind(transport), StackingMode.parse(stacking))
                 .withTransportFactor(transportFactor)
+                .withScheduler(scheduler == null ? null : dev.membrane.diffusion.scheduler.SchedulerKind.parse(scheduler))
                 .withSampling(seeds, seed, steps, guidance)
                 .withBatch(batch)
                 .withSize(size, slots);

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import dev.membrane.MembraneException;
+import dev.membrane.diffusion.scheduler.SchedulerKind;
 import dev.membrane.spm.StackingMode;
 import dev.membrane.spm.transport.Transport;
 
@@ -24,10 +25,11 @@ import dev.membrane.spm.transport.Transport;
  * @param size            image side in pixels; 0: the reference preset's size, else 64 (the shapes world's)
  * @param classifier      the shapes classifier ONNX file
  * @param slots           slots of the prepared UNet when it must be prepared
+ * @param scheduler       the sampler; null: the model's {@code scheduler_config.json}
  */
 public record EvaluationSpec(Path model, List<AdapterSpec> adapters, Transport.Kind transport, double transportFactor,
                              StackingMode stacking, int seeds, long firstSeed, int steps, double guidance, int batchImages,
-                             int size, Path classifier, int slots) {
+                             int size, Path classifier, int slots, SchedulerKind scheduler) {
     public static final int DEFAULT_SEEDS = 8;
     public static final int DEFAULT_STEPS = 30;
     public static final double DEFAULT_GUIDANCE = 7.5;
@@ -45,31 +47,37 @@ public record EvaluationSpec(Path model, List<AdapterSpec> adapters, Transport.K
     /** The defaults of the {@code evaluate} command: fidelity, 8 seeds from 0, 30 steps, guidance 7.5. */
     public static EvaluationSpec of(Path model, Path classifier) {
         return new EvaluationSpec(model, List.of(), Transport.Kind.FACILITATED, 1.0, StackingMode.LINEAR, DEFAULT_SEEDS, 0,
-                DEFAULT_STEPS, DEFAULT_GUIDANCE, DEFAULT_BATCH, 0, classifier, 8);
+                DEFAULT_STEPS, DEFAULT_GUIDANCE, DEFAULT_BATCH, 0, classifier, 8, null);
     }
 
     public EvaluationSpec withAdapters(List<AdapterSpec> a, Transport.Kind kind, StackingMode mode) {
-        return new EvaluationSpec(model, a, kind, transportFactor, mode, seeds, firstSeed, steps, guidance, batchImages, size, classifier, slots);
+        return new EvaluationSpec(model, a, kind, transportFactor, mode, seeds, firstSeed, steps, guidance, batchImages, size, classifier, slots, scheduler);
     }
 
     public EvaluationSpec withSampling(int seedCount, long first, int stepCount, double guidanceScale) {
         return new EvaluationSpec(model, adapters, transport, transportFactor, stacking, seedCount, first, stepCount, guidanceScale,
-                batchImages, size, classifier, slots);
+                batchImages, size, classifier, slots, scheduler);
     }
 
     public EvaluationSpec withBatch(int images) {
         return new EvaluationSpec(model, adapters, transport, transportFactor, stacking, seeds, firstSeed, steps, guidance, images,
-                size, classifier, slots);
+                size, classifier, slots, scheduler);
+    }
+
+    /** Samples with {@code kind} instead of the model's scheduler (null: the model's). */
+    public EvaluationSpec withScheduler(SchedulerKind kind) {
+        return new EvaluationSpec(model, adapters, transport, transportFactor, stacking, seeds, firstSeed, steps, guidance, batchImages,
+                size, classifier, slots, kind);
     }
 
     public EvaluationSpec withTransportFactor(double factor) {
         return new EvaluationSpec(model, adapters, transport, factor, stacking, seeds, firstSeed, steps, guidance, batchImages,
-                size, classifier, slots);
+                size, classifier, slots, scheduler);
     }
 
     public EvaluationSpec withSize(int side, int slotCount) {
         return new EvaluationSpec(model, adapters, transport, transportFactor, stacking, seeds, firstSeed, steps, guidance,
-                batchImages, side, classifier, slotCount);
+                batchImages, side, classifier, slotCount, scheduler);
     }
 
     public boolean fidelity() {

@@ -45,7 +45,8 @@ public final class Evaluator {
         ModelFolder folder = ModelFolder.open(spec.model());
         int side = spec.size() > 0 ? spec.size()
                 : folder.referencePreset() != null ? ReferencePreset.parse(folder.referencePreset()).imageSize() : 64;
-        SchedulerKind scheduler = SchedulerKind.ofConfig(SchedulerConfig.load(folder.schedulerConfig()));
+        SchedulerKind scheduler = spec.scheduler() != null ? spec.scheduler()
+                : SchedulerKind.ofConfig(SchedulerConfig.load(folder.schedulerConfig()));
         try (ShapesClassifier classifier = ShapesClassifier.open(runtime, spec.classifier())) {
             if (spec.fidelity()) {
                 try (StableDiffusionPipeline pipeline = StableDiffusionPipeline.open(folder, folder.unet(), runtime)) {

@@ -126,11 +126,14 @@ class EvaluatorTest {
 
     @Test
     void fidelityCoversEveryShapeAndColour() throws Exception {
-        EvaluationReport report = Evaluator.run(spec(), TinyModel.runtime(), Progress.silent());
+        // another sampler than the model's scheduler_config.json (PNDM), and the report says which
+        EvaluationReport report = Evaluator.run(spec().withScheduler(dev.membrane.diffusion.scheduler.SchedulerKind.EULER),
+                TinyModel.runtime(), Progress.silent());
         Path out = dir.resolve("fidelity");
         ReportFiles.write(report, out);
         JsonNode json = ReportJson.MAPPER.readTree(out.resolve("report.json").toFile());
         assertEquals("fidelity", json.get("mode").asText());
+        assertEquals("euler", json.get("scheduler").asText());
         assertEquals(36, json.get("images").asInt());
         assertTrue(json.get("fidelity").isNumber());
         for (String m : List.of("shapeConfusion", "colourConfusion")) {
