@@ -17,6 +17,7 @@ import dev.membrane.evaluation.ReportFiles;
 import dev.membrane.onnx.DeviceChoice;
 import dev.membrane.onnx.OrtRuntime;
 import dev.membrane.onnx.RuntimeConfig;
+import dev.membrane.diffusion.scheduler.SchedulerKind;
 import dev.membrane.spm.StackingMode;
 import dev.membrane.spm.transport.Transport;
 import picocli.CommandLine.Command;
@@ -90,7 +91,7 @@ public class EvaluateCommand implements Callable<Integer> {
         EvaluationSpec spec = EvaluationSpec.of(model, classifier)
                 .withAdapters(adapters, Transport.parseKind(transport), StackingMode.parse(stacking))
                 .withTransportFactor(transportFactor)
-                .withScheduler(scheduler == null ? null : dev.membrane.diffusion.scheduler.SchedulerKind.parse(scheduler))
+                .withScheduler(scheduler == null ? null : SchedulerKind.parse(scheduler))
                 .withSampling(seeds, seed, steps, guidance)
                 .withBatch(batch)
                 .withSize(size, slots);

@@ -164,8 +164,7 @@ public class GenerateCommand implements Callable<Integer> {
             }
         }
         SpmFile spm = SpmFile.read(file);
-        Transport t = kind == Transport.Kind.FIXED ? Transport.fixed(weight) : Transport.facilitated(transportFactor * weight);
-        return new AdapterPipeline.AdapterRequest(spm, t, file);
+        return new AdapterPipeline.AdapterRequest(spm, Transport.weighted(kind, weight, transportFactor), file);
     }
 
     /** The reference presets' own size, else SD 1.x's 512. */

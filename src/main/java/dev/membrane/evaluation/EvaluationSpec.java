@@ -85,7 +85,8 @@ public record EvaluationSpec(Path model, List<AdapterSpec> adapters, Transport.K
     }
 
     /**
-     * An adapter file and its fixed γ (used under fixed transport).
+     * An adapter file and its weight: the fixed γ under fixed transport, a factor under facilitated
+     * ({@link Transport#weighted}).
      */
     public record AdapterSpec(Path file, double weight) {
         /** {@code FILE[:WEIGHT]}: a trailing {@code :number} is the weight (default 1). */

@@ -58,9 +58,7 @@ public final class Evaluator {
             List<RunSettings.AdapterInfo> infos = new ArrayList<>();
             for (EvaluationSpec.AdapterSpec a : spec.adapters()) {
                 SpmFile file = SpmFile.read(a.file());
-                // as in the catalog: a fixed γ, or a per-adapter factor of Facilitated Transport (times the run's factor)
-                Transport t = spec.transport() == Transport.Kind.FIXED ? Transport.fixed(a.weight())
-                        : Transport.facilitated(spec.transportFactor() * a.weight());
+                Transport t = Transport.weighted(spec.transport(), a.weight(), spec.transportFactor());
                 adapters.add(new AdapterPipeline.AdapterRequest(file, t, a.file()));
                 infos.add(new RunSettings.AdapterInfo(a.file().toString(), file.sha256(), file.prompts(), a.weight()));
             }

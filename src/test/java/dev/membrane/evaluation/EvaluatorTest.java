@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.membrane.diffusion.StableDiffusionPipeline;
+import dev.membrane.diffusion.scheduler.SchedulerKind;
 import dev.membrane.evaluation.classifier.ClassifierExport;
 import dev.membrane.evaluation.classifier.ClassifierTrainer;
 import dev.membrane.spm.ClosedFormDerivation;
@@ -127,7 +128,7 @@ class EvaluatorTest {
     @Test
     void fidelityCoversEveryShapeAndColour() throws Exception {
         // another sampler than the model's scheduler_config.json (PNDM), and the report says which
-        EvaluationReport report = Evaluator.run(spec().withScheduler(dev.membrane.diffusion.scheduler.SchedulerKind.EULER),
+        EvaluationReport report = Evaluator.run(spec().withScheduler(SchedulerKind.EULER),
                 TinyModel.runtime(), Progress.silent());
         Path out = dir.resolve("fidelity");
         ReportFiles.write(report, out);

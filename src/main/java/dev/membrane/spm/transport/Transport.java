@@ -27,6 +27,14 @@ public record Transport(Kind kind, double value, double minimum) {
         return new Transport(Kind.FIXED, gamma, 0);
     }
 
+    /**
+     * A command line's {@code FILE:WEIGHT} under {@code kind}: the fixed γ itself, or, as a catalog entry's factor does,
+     * a per-adapter factor of Facilitated Transport multiplying the run's {@code factor}.
+     */
+    public static Transport weighted(Kind kind, double weight, double factor) {
+        return kind == Kind.FIXED ? fixed(weight) : facilitated(factor * weight);
+    }
+
     public Transport withMinimum(double min) {
         return new Transport(kind, value, min);
     }
