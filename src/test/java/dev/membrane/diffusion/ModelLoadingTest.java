@@ -21,6 +21,7 @@ import dev.membrane.onnx.reference.ModelIoTypes;
 import dev.membrane.onnx.reference.ReferenceModelBuilder;
 import dev.membrane.onnx.reference.ReferenceModelBuilder.UNetWeights;
 import dev.membrane.onnx.reference.ReferencePreset;
+import dev.membrane.testing.ModelFolders;
 import dev.membrane.testing.TinyModel;
 
 /** Loading exports of other shapes than the default one: external data, other input types, broken folders. */
@@ -97,14 +98,7 @@ class ModelLoadingTest {
                 e.getMessage());
     }
 
-    private static void copyTiny(Path target) throws Exception {
-        Path src = TinyModel.dir();
-        try (var files = Files.walk(src)) {
-            for (Path p : (Iterable<Path>) files::iterator) {
-                Path t = target.resolve(src.relativize(p).toString());
-                if (Files.isDirectory(p)) Files.createDirectories(t);
-                else Files.copy(p, t, StandardCopyOption.REPLACE_EXISTING);
-            }
-        }
+    private static void copyTiny(Path target) {
+        ModelFolders.copy(TinyModel.dir(), target);
     }
 }

@@ -3,12 +3,9 @@ package dev.membrane.evaluation;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.stream.Stream;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -18,6 +15,7 @@ import dev.membrane.spm.StackingMode;
 import dev.membrane.spm.catalog.AdapterCatalog;
 import dev.membrane.spm.catalog.CatalogEntry;
 import dev.membrane.spm.transport.Transport;
+import dev.membrane.testing.ModelFolders;
 import dev.membrane.testing.TinyModel;
 import dev.membrane.training.Progress;
 
@@ -36,21 +34,10 @@ class ShapesModelTest {
     private static Path model;
 
     @BeforeAll
-    static void copyModel() throws IOException {
+    static void copyModel() {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(MODEL.resolve("model_index.json")), "the committed shapes model");
         // a copy: evaluating writes the prepared UNet beside the model, which must not land in the source tree
-        model = dir.resolve("shapes");
-        try (Stream<Path> files = Files.walk(MODEL)) {
-            files.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().equals("model.spm.onnx")).forEach(f -> {
-                try {
-                    Path to = model.resolve(MODEL.relativize(f).toString());
-                    Files.createDirectories(to.getParent());
-                    Files.copy(f, to);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        }
+        model = ModelFolders.copy(MODEL, dir.resolve("shapes"));
     }
 
     private static EvaluationSpec spec(int seeds) {
