@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 @TopCommand
 @Command(name = "membrane", mixinStandardHelpOptions = true, versionProvider = MembraneCommand.VersionProvider.class,
         description = "Moderation gateway for text-to-image generation with SPM concept erasure.",
-        subcommands = {ServeCommand.class, DemoCommand.class, ModelCommand.class, TokenizeCommand.class, GenerateCommand.class, EvaluateCommand.class, SpmCommand.class, BenchCommand.class})
+        subcommands = {ServeCommand.class, DemoCommand.class, ModelCommand.class, TokenizeCommand.class, GenerateCommand.class, EvaluateCommand.class, SpmCommand.class, ClassifierCommand.class, ClassifyCommand.class, BenchCommand.class})
 public class MembraneCommand implements Callable<Integer> {
     @Inject
     ServeCommand serve;

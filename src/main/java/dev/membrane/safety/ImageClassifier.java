@@ -1,0 +1,125 @@
+package dev.membrane.safety;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtSession;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import dev.membrane.Hashes;
+import dev.membrane.MembraneException;
+import dev.membrane.onnx.ModelSession;
+import dev.membrane.onnx.OrtErrors;
+import dev.membrane.onnx.OrtRuntime;
+import dev.membrane.onnx.TensorSignature;
+import dev.membrane.onnx.Tensors;
+
+/**
+ * An output classifier folder on ONNX Runtime: images in, a probability per label out. The graph's SHA-256 is
+ * checked against its card before the session opens, so a swapped or corrupted file never classifies anything.
+ * Thread-safe; owns its session.
+ */
+public final class ImageClassifier implements AutoCloseable {
+    public static final String INPUT = "images";
+    public static final String OUTPUT = "scores";
+    /** Most images per session run: keeps the activations of the larger models within a few hundred MB. */
+    public static final int CHUNK = 8;
+
+    private final ClassifierCard card;
+    private final ModelSession session;
+    private final TensorSignature input;
+
+    private ImageClassifier(ClassifierCard card, ModelSession session) {
+        this.card = card;
+        this.session = session;
+        input = session.inputs().get(INPUT);
+        TensorSignature output = session.outputs().get(OUTPUT);
+        if (input == null || !input.isFloating() || input.rank() != 4) throw session.unsupported("needs a float input '" + INPUT + "' [batch, H, W, 3]");
+        if (output == null) throw session.unsupported("needs an output '" + OUTPUT + "'");
+    }
+
+    /** Opens {@code dir}: its card, the graph verified against the card's SHA-256, the session. */
+    public static ImageClassifier open(OrtRuntime runtime, Path dir) {
+        ClassifierCard card = ClassifierCard.read(dir);
+        Path model = dir.resolve(card.model());
+        String sha;
+        try {
+            sha = Hashes.sha256(model);
+        } catch (IOException e) {
+            throw new MembraneException(model + ": cannot read the classifier graph (" + e.getMessage() + ")");
+        }
+        if (!sha.equals(card.modelSha256())) {
+            throw new MembraneException(model + ": SHA-256 " + sha + " is not the card's " + card.modelSha256() + " (the file was changed)");
+        }
+        return new ImageClassifier(card, runtime.open(model, "classifier " + card.id()));
+    }
+
+    public ClassifierCard card() {
+        return card;
+    }
+
+    public Path file() {
+        return session.file();
+    }
+
+    /** One image's probabilities by label, in the card's label order. */
+    public record Scores(Map<String, Double> byLabel) {
+        public String top() {
+            return byLabel.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
+        }
+    }
+
+    /** Classifies the images (any size, RGB), in order, {@link #CHUNK} per run. */
+    public List<Scores> classify(List<BufferedImage> images) {
+        int h = card.input().height(), w = card.input().width();
+        int per = h * w * 3;
+        List<Scores> out = new ArrayList<>(images.size());
+        for (int start = 0; start < images.size(); start += CHUNK) {
+            int n = Math.min(CHUNK, images.size() - start);
+            float[] batch = new float[n * per];
+            for (int i = 0; i < n; i++) ImagePreprocessing.toInput(images.get(start + i), h, w, batch, i * per);
+            float[] scores = run(batch, n);
+            int labels = card.labels().size();
+            if (scores.length != n * labels) {
+                throw new MembraneException(session.file() + ": " + scores.length / Math.max(1, n) + " scores per image, the card has " + labels + " labels");
+            }
+            for (int i = 0; i < n; i++) {
+                Map<String, Double> byLabel = new LinkedHashMap<>();
+                for (int l = 0; l < labels; l++) byLabel.put(card.labels().get(l), (double) scores[i * labels + l]);
+                out.add(new Scores(byLabel));
+            }
+        }
+        return out;
+    }
+
+    private float[] run(float[] batch, int n) {
+        long[] shape = {n, card.input().height(), card.input().width(), 3};
+        return OrtErrors.call(session.file(), "classifying images", () -> {
+            try (OnnxTensor x = Tensors.floating(session.environment(), batch, shape, input.type());
+                 OrtSession.Result result = session.run(Map.of(INPUT, x))) {
+                return Tensors.readFloats(result.get(OUTPUT).orElseThrow(), OUTPUT);
+            }
+        });
+    }
+
+    /** Reads an image file as RGB. */
+    public static BufferedImage readImage(Path file) {
+        try {
+            BufferedImage img = javax.imageio.ImageIO.read(file.toFile());
+            if (img == null) throw new MembraneException(file + ": not an image ImageIO can read (PNG, JPEG, BMP, GIF)");
+            return img;
+        } catch (IOException e) {
+            throw new MembraneException(file + ": cannot read (" + e.getMessage() + ")");
+        }
+    }
+
+    @Override
+    public void close() {
+        session.close();
+    }
+}
