@@ -17,6 +17,7 @@ import java.util.logging.Logger;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import dev.membrane.MembraneException;
+import dev.membrane.safety.ClassifierCard;
 import dev.membrane.diffusion.ModelFolder;
 import dev.membrane.diffusion.scheduler.SchedulerConfig;
 import dev.membrane.diffusion.scheduler.SchedulerKind;
@@ -73,7 +74,8 @@ public class ServeCommand implements Callable<Integer> {
         Files.createDirectories(data);
         OrtRuntime runtime = OrtRuntime.create(config.runtimeConfig());
 
-        Map<String, String> modelDirs = new LinkedHashMap<>(config.models());
+        ModelEntries entries = ModelEntries.parse(config.models());
+        Map<String, String> modelDirs = new LinkedHashMap<>(entries.folders());
         EmbeddedModel embeddedModel = null;
         if (modelDirs.isEmpty()) {
             embeddedModel = EmbeddedModel.resolve(config);
@@ -87,13 +89,16 @@ public class ServeCommand implements Callable<Integer> {
         if (config.policy().file().isEmpty() && !Files.exists(policyFile)) {
             Files.writeString(policyFile, embeddedModel != null && embeddedModel.isShapes() ? DemoPolicy.shapesYaml(catalog) : DemoPolicy.yaml(catalog));
         }
-        PolicyStore policies = PolicyStore.open(policyFile, catalog);
-
+        for (String id : entries.classifiers().keySet()) {
+            if (!modelDirs.containsKey(id)) throw new MembraneException("membrane.models." + id + ".classifier names no served model (served: " + modelDirs.keySet() + ")");
+        }
         Map<String, ServedModel> models = new LinkedHashMap<>();
         for (var e : modelDirs.entrySet()) {
-            LOG.info("loading model '" + e.getKey() + "' from " + e.getValue());
-            models.put(e.getKey(), ServedModel.open(e.getKey(), Path.of(e.getValue()), runtime, config.gateway().slots()));
+            Path classifier = entries.classifiers().get(e.getKey());
+            LOG.info("loading model '" + e.getKey() + "' from " + e.getValue() + (classifier == null ? "" : " with output classifier " + classifier));
+            models.put(e.getKey(), ServedModel.open(e.getKey(), Path.of(e.getValue()), classifier, runtime, config.gateway().slots()));
         }
+        PolicyStore policies = PolicyStore.open(policyFile, catalog, classifierCards(models));
 
         EmbeddedKafka embedded = null;
         String bootstrap = config.kafka().bootstrapServers().orElse(null);
@@ -133,6 +138,21 @@ public class ServeCommand implements Callable<Integer> {
         if (embedded != null) embedded.close();
         LOG.info("stopped: every session closed");
         return 0;
+    }
+
+    /** The loaded output classifiers by id; one id naming two different graphs is refused. */
+    static Map<String, ClassifierCard> classifierCards(Map<String, ServedModel> models) {
+        Map<String, ClassifierCard> cards = new LinkedHashMap<>();
+        for (ServedModel m : models.values()) {
+            if (m.classifier() == null) continue;
+            ClassifierCard card = m.classifier().card();
+            ClassifierCard other = cards.putIfAbsent(card.id(), card);
+            if (other != null && !other.modelSha256().equals(card.modelSha256())) {
+                throw new MembraneException("two classifiers named '" + card.id() + "' with different graphs (" + other.modelSha256() + ", "
+                        + card.modelSha256() + "): give one another id in its classifier.json");
+            }
+        }
+        return cards;
     }
 
     /**

@@ -15,7 +15,8 @@ import dev.membrane.gateway.outcome.Outcome;
  * The gateway's meters (Prometheus names in parentheses): requests by status ({@code membrane_requests_total}),
  * queue depth and in-flight requests ({@code membrane_queue_depth}, {@code membrane_in_flight}), batch size
  * ({@code membrane_batch_images}), UNet step latency ({@code membrane_unet_step_seconds}), end-to-end latency
- * ({@code membrane_request_seconds}) and γ per concept ({@code membrane_adapter_gamma}).
+ * ({@code membrane_request_seconds}), γ per concept ({@code membrane_adapter_gamma}) and output-check actions per
+ * label ({@code membrane_output_check_total}).
  */
 public final class GatewayMetrics {
     private final MeterRegistry registry;
@@ -45,6 +46,16 @@ public final class GatewayMetrics {
         request.record(Duration.ofMillis(Math.max(0, o.completedAtMs() - o.input().receivedAtMs())));
         for (Applied a : o.adapters()) {
             DistributionSummary.builder("membrane.adapter.gamma").tag("concept", a.concept()).register(registry).record(a.gamma());
+        }
+    }
+
+    /** Per image and rule: {@code membrane_output_check_total{label, action}}, action "allow" where the rule did not fire. */
+    void outputCheck(dev.membrane.policy.OutputCheck check, dev.membrane.policy.OutputCheck.Verdict verdict) {
+        for (var rule : check.rules()) {
+            boolean fired = verdict.fired().stream().anyMatch(f -> f.label().equals(rule.label()));
+            String action = fired ? rule.action().id() : "allow";
+            Counter.builder("membrane.output.check").tag("label", rule.label()).tag("action", action)
+                    .description("generated images per output-check rule and the action it took").register(registry).increment();
         }
     }
 

@@ -89,7 +89,11 @@ public final class KafkaGateway implements AutoCloseable {
         Map<String, OutputRecords.ModelInfo> infos = new java.util.HashMap<>();
         models.forEach((id, m) -> infos.put(id, m.info()));
         this.output = new OutputRecords(settings.topics(), new OutputRecords.GatewayInfo(settings.instanceId(), infos));
-        this.admission = new Admission(new RequestParser(settings.limits()), policies, capacities,
+        Map<String, String> classifiers = new java.util.HashMap<>();
+        models.forEach((id, m) -> {
+            if (m.classifier() != null) classifiers.put(id, m.classifier().card().id());
+        });
+        this.admission = new Admission(new RequestParser(settings.limits()), policies, capacities, classifiers,
                 new RecentRequests(settings.duplicateWindowSize(), settings.duplicateWindowMs()), settings.poisonAfter());
         BatchingMode mode = GenerationWorkers.effectiveMode(settings.batching(), models);
         LOG.info("batching: " + mode.id() + (mode != settings.batching() ? " (asked for " + settings.batching().id() + ")" : ""));

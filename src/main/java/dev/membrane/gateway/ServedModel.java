@@ -13,6 +13,7 @@ import dev.membrane.diffusion.ModelFolder;
 import dev.membrane.diffusion.StableDiffusionPipeline;
 import dev.membrane.gateway.message.OutputRecords;
 import dev.membrane.onnx.OrtRuntime;
+import dev.membrane.safety.ImageClassifier;
 import dev.membrane.spm.AdapterPipeline;
 import dev.membrane.spm.PreparedUNets;
 
@@ -24,18 +25,34 @@ public final class ServedModel implements AutoCloseable {
     private final String id;
     private final AdapterPipeline pipeline;
     private final OutputRecords.ModelInfo info;
+    private final ImageClassifier classifier;
 
-    private ServedModel(String id, AdapterPipeline pipeline, OutputRecords.ModelInfo info) {
+    private ServedModel(String id, AdapterPipeline pipeline, OutputRecords.ModelInfo info, ImageClassifier classifier) {
         this.id = id;
         this.pipeline = pipeline;
         this.info = info;
+        this.classifier = classifier;
     }
 
     public static ServedModel open(String id, Path dir, OrtRuntime runtime, int slots) {
+        return open(id, dir, null, runtime, slots);
+    }
+
+    /**
+     * @param classifierDir its output classifier folder ({@code membrane.models.<id>.classifier}), or null: it is
+     *                      opened (and its graph verified against its card) here, so a bad one stops the start
+     */
+    public static ServedModel open(String id, Path dir, Path classifierDir, OrtRuntime runtime, int slots) {
         ModelFolder folder = ModelFolder.open(dir);
         Path prepared = PreparedUNets.ensure(folder, slots);
         StableDiffusionPipeline sd = StableDiffusionPipeline.open(folder, prepared, runtime);
-        return new ServedModel(id, new AdapterPipeline(sd), new OutputRecords.ModelInfo(id, fileHashes(dir)));
+        ImageClassifier classifier = classifierDir == null ? null : ImageClassifier.open(runtime, classifierDir);
+        return new ServedModel(id, new AdapterPipeline(sd), new OutputRecords.ModelInfo(id, fileHashes(dir)), classifier);
+    }
+
+    /** Its output classifier, or null. */
+    public ImageClassifier classifier() {
+        return classifier;
     }
 
     /** SHA-256 of the model's graph and weight files, by path relative to the model folder. */
@@ -94,5 +111,6 @@ public final class ServedModel implements AutoCloseable {
     @Override
     public void close() {
         pipeline.pipeline().close();
+        if (classifier != null) classifier.close();
     }
 }

@@ -13,7 +13,14 @@ import dev.membrane.spm.StackingMode;
  * @param concepts     the concepts, in order
  * @param stacking     how the adapters combine
  * @param storePrompts whether audit records may carry the prompt text (its SHA-256 is always there)
+ * @param promptCheck  blocked terms and patterns, checked before any generation ({@link PromptCheck#NONE} for none)
+ * @param outputCheck  the classifier check of every generated image, or null for none
  */
 public record Policy(String id, String version, String sha256, List<ConceptRule> concepts, StackingMode stacking,
-                     boolean storePrompts) {
+                     boolean storePrompts, PromptCheck promptCheck, OutputCheck outputCheck) {
+
+    /** A policy without prompt or output checks. */
+    public Policy(String id, String version, String sha256, List<ConceptRule> concepts, StackingMode stacking, boolean storePrompts) {
+        this(id, version, sha256, concepts, stacking, storePrompts, PromptCheck.NONE, null);
+    }
 }

@@ -31,6 +31,13 @@ import dev.membrane.spm.transport.Transport;
  *       - id: van-gogh
  *         transport: {kind: facilitated, factor: 2.0, minimum: 0.3}
  *       - id: snoopy               # no transport: the catalog's default
+ *     promptCheck:                 # optional, see PromptCheck: REJECTED PROMPT_BLOCKED before any generation
+ *       terms: [gore]
+ *       patterns: ["n[u4]de"]
+ *     outputCheck:                 # optional, see OutputCheck: the served model's classifier on every image
+ *       classifier: nsfwjs-mobilenet_v2
+ *       rules:
+ *         Porn: {threshold: 0.6, action: block}
  * tenants:
  *   acme:
  *     policy: standard
@@ -113,7 +120,9 @@ public final class PolicyDocument {
             Transport t = c.has("transport") ? Transport.fromJson(where, c.get("transport")) : catalog.get(conceptId).transport();
             rules.add(new ConceptRule(conceptId, t));
         }
-        return new Policy(id, version, sha, List.copyOf(rules), stacking, n.path("storePrompts").asBoolean(false));
+        OutputCheck output = n.hasNonNull("outputCheck") ? OutputCheck.fromJson(where, n.get("outputCheck")) : null;
+        return new Policy(id, version, sha, List.copyOf(rules), stacking, n.path("storePrompts").asBoolean(false),
+                PromptCheck.fromJson(where, n.get("promptCheck")), output);
     }
 
     /** The policy for a tenant and app, or null when none applies. */

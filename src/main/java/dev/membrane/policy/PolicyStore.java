@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.logging.Logger;
 
 import dev.membrane.MembraneException;
+import dev.membrane.safety.ClassifierCard;
 import dev.membrane.spm.SpmFile;
 import dev.membrane.spm.catalog.AdapterCatalog;
 import dev.membrane.spm.catalog.CatalogEntry;
@@ -26,6 +27,7 @@ public final class PolicyStore {
 
     private final Path file;
     private final AdapterCatalog catalog;
+    private final Map<String, ClassifierCard> classifiers;
     private volatile Loaded current;
     private volatile String lastError;
     private FileTime loadedTime;
@@ -35,14 +37,25 @@ public final class PolicyStore {
     private record Loaded(PolicyDocument document, Map<String, PolicyDecision> decisions) {
     }
 
-    private PolicyStore(Path file, AdapterCatalog catalog) {
+    private PolicyStore(Path file, AdapterCatalog catalog, Map<String, ClassifierCard> classifiers) {
         this.file = file;
         this.catalog = catalog;
+        this.classifiers = Map.copyOf(classifiers);
     }
 
-    /** Loads the file; fails if the first load fails (there is no last good document yet). */
+    /** Loads the file, with no output classifiers loaded (a policy with an output check is refused). */
     public static PolicyStore open(Path file, AdapterCatalog catalog) {
-        PolicyStore s = new PolicyStore(file, catalog);
+        return open(file, catalog, Map.of());
+    }
+
+    /**
+     * Loads the file; fails if the first load fails (there is no last good document yet).
+     *
+     * @param classifiers the output classifiers the served models load, by id: a policy's output check must name
+     *                    one of them, match its pin and use only its labels, or the policy is refused
+     */
+    public static PolicyStore open(Path file, AdapterCatalog catalog, Map<String, ClassifierCard> classifiers) {
+        PolicyStore s = new PolicyStore(file, catalog, classifiers);
         if (!s.reloadIfChanged()) throw new MembraneException(s.lastError);
         return s;
     }
@@ -92,7 +105,30 @@ public final class PolicyStore {
             LOG.severe("policy '" + p.id() + "' refused: " + why);
             return new PolicyDecision(p, List.of(), why);
         }
+        String classifierProblem = classifierProblem(p.outputCheck());
+        if (classifierProblem != null) {
+            LOG.severe("policy '" + p.id() + "' refused: " + classifierProblem);
+            return new PolicyDecision(p, List.of(), classifierProblem);
+        }
         return new PolicyDecision(p, List.copyOf(adapters), null);
+    }
+
+    /** Why the output check cannot run (fail closed), or null. */
+    private String classifierProblem(OutputCheck check) {
+        if (check == null) return null;
+        ClassifierCard card = classifiers.get(check.classifier());
+        if (card == null) {
+            return "output check names classifier '" + check.classifier() + "', which no served model loads (loaded: " + classifiers.keySet() + ")";
+        }
+        if (check.sha256() != null && !check.sha256().equals(card.modelSha256())) {
+            return "classifier '" + check.classifier() + "' has SHA-256 " + card.modelSha256() + ", not the pinned " + check.sha256();
+        }
+        for (OutputCheck.Rule r : check.rules()) {
+            if (!card.labels().contains(r.label())) {
+                return "classifier '" + check.classifier() + "' has no label '" + r.label() + "' (labels: " + card.labels() + ")";
+            }
+        }
+        return null;
     }
 
     /** What applies to a tenant and app. */

@@ -132,6 +132,98 @@ class ServeIT {
         }
     }
 
+    /**
+     * The output and prompt checks on the embedded default: a policy whose rule on an always-firing label blocks
+     * gets BLOCKED results without image bytes, a flag rule publishes with the verdict, a blocked term is REJECTED
+     * PROMPT_BLOCKED before any generation, and the policy without checks keeps serving.
+     */
+    @Test
+    void outputAndPromptChecksOnTheEmbeddedDefault(@TempDir Path dir) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("models/shapes/model_index.json")), "the committed shapes model");
+        Path classifier = dev.membrane.testing.TestClassifiers.alwaysFiring(dir.resolve("classifier"));
+        Path policy = dir.resolve("policy.yaml");
+        Files.writeString(policy, """
+                version: "checks-1"
+                defaultPolicy: open
+                policies:
+                  open: {concepts: []}
+                  blocking:
+                    concepts: []
+                    outputCheck:
+                      classifier: test-always
+                      rules: {always: {threshold: 0.5, action: block}, never: {threshold: 0.5, action: block}}
+                  flagging:
+                    concepts: []
+                    outputCheck: {classifier: test-always, rules: {always: {threshold: 0.9, action: flag}}}
+                  worded:
+                    concepts: []
+                    promptCheck: {terms: [circle], patterns: ["sq[u]+are"]}
+                tenants:
+                  demo:
+                    apps: {blocked-app: blocking, flagged-app: flagging, worded-app: worded}
+                """);
+        int kafkaPort = freePort();
+        int httpPort = freePort();
+        Process p = serve(dir, kafkaPort, httpPort, "-Dmembrane.models.shapes.classifier=" + classifier, "-Dmembrane.policy.file=" + policy);
+        HttpClient http = HttpClient.newHttpClient();
+        try {
+            awaitReady(http, httpPort, p, dir);
+            Properties pp = new Properties();
+            pp.put("bootstrap.servers", "127.0.0.1:" + kafkaPort);
+            pp.put("acks", "all");
+            try (var producer = new KafkaProducer<String, String>(pp, new StringSerializer(), new StringSerializer())) {
+                for (String app : List.of("blocked-app", "flagged-app", "worded-app", "other-app")) {
+                    producer.send(new ProducerRecord<>("membrane.requests", app, "{\"requestId\":\"" + app + "\",\"tenant\":\"demo\",\"app\":\""
+                            + app + "\",\"prompt\":\"a red &#67;IRCLE\",\"seed\":3,\"steps\":4,\"numImages\":2}")).get();
+                }
+            }
+            var results = read(kafkaPort, "membrane.results", "serve-it-checks", 4);
+            var audits = read(kafkaPort, "membrane.audit", "serve-it-checks-audit", 4);
+            assertEquals(4, results.size(), results.toString());
+            results.values().forEach(r -> dev.membrane.gateway.MessageSchemas.assertValid("result.schema.json", r));
+            audits.values().forEach(a -> dev.membrane.gateway.MessageSchemas.assertValid("audit.schema.json", a));
+
+            JsonNode blocked = results.get("blocked-app");
+            assertEquals("BLOCKED", blocked.get("status").asText(), blocked.toString());
+            assertEquals(0, blocked.get("images").size());
+            assertEquals("OUTPUT_BLOCKED", blocked.get("error").get("code").asText());
+            assertTrue(blocked.get("error").get("message").asText().contains("always 1.0000 >= 0.5 (block)"), blocked.toString());
+            assertEquals(2, blocked.get("outputCheck").get("images").size());
+            assertEquals(1.0, blocked.get("outputCheck").get("images").get(1).get("scores").get("always").asDouble(), 1e-6);
+            JsonNode blockedAudit = audits.get("blocked-app");
+            assertEquals("BLOCKED", blockedAudit.get("status").asText());
+            assertEquals("block", blockedAudit.get("outputCheck").get("action").asText());
+            assertEquals(dev.membrane.Hashes.sha256(classifier.resolve("model.onnx")), blockedAudit.get("outputCheck").get("classifierSha256").asText());
+            assertEquals(0, blockedAudit.get("imageSha256").size(), "a blocked request publishes no image, and audits none as published");
+
+            JsonNode flagged = results.get("flagged-app");
+            assertEquals("COMPLETED", flagged.get("status").asText(), flagged.toString());
+            assertEquals(2, flagged.get("images").size());
+            assertEquals("flag", flagged.get("outputCheck").get("action").asText());
+            assertEquals("always", flagged.get("outputCheck").get("images").get(0).get("fired").get(0).get("label").asText());
+
+            JsonNode worded = results.get("worded-app");
+            assertEquals("REJECTED", worded.get("status").asText(), worded.toString());
+            assertEquals("PROMPT_BLOCKED", worded.get("error").get("code").asText());
+            assertTrue(worded.get("error").get("message").asText().contains("term 'circle'"), worded.toString());
+            assertTrue(!audits.get("worded-app").has("prompt"), "the audit keeps no prompt text without storePrompts");
+
+            JsonNode open = results.get("other-app");
+            assertEquals("COMPLETED", open.get("status").asText(), open.toString());
+            assertTrue(!open.has("outputCheck"), "a policy without an output check reports none");
+
+            String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/q/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            assertTrue(metrics.lines().anyMatch(l -> l.startsWith("membrane_output_check_total{") && l.contains("action=\"block\"")
+                    && l.contains("label=\"always\"") && l.endsWith(" 2.0")), metrics.lines().filter(l -> l.contains("output_check")).toList().toString());
+        } finally {
+            p.destroy();
+            boolean exited = p.waitFor(60, TimeUnit.SECONDS);
+            if (!exited) p.destroyForcibly();
+            assertTrue(exited, "serve must stop on SIGTERM");
+        }
+    }
+
     @Test
     void embeddedDefaultServesARequestAndStopsCleanly(@TempDir Path dir) throws Exception {
         int kafkaPort = freePort();

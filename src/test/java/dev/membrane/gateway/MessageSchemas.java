@@ -14,14 +14,14 @@ import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
 
 /** The JSON Schemas of kafka/schemas/, applied to real messages. */
-final class MessageSchemas {
+public final class MessageSchemas {
     private static final JsonSchemaFactory FACTORY = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private MessageSchemas() {
     }
 
-    static JsonSchema load(String name) {
+    public static JsonSchema load(String name) {
         try {
             return FACTORY.getSchema(JSON.readTree(Path.of("kafka/schemas", name).toFile()));
         } catch (Exception e) {
@@ -29,7 +29,7 @@ final class MessageSchemas {
         }
     }
 
-    static void assertValid(String schema, JsonNode message) {
+    public static void assertValid(String schema, JsonNode message) {
         Set<ValidationMessage> errors = load(schema).validate(message);
         assertTrue(errors.isEmpty(), schema + ": " + errors + " in " + message.toString().substring(0, Math.min(600, message.toString().length())));
     }

@@ -16,7 +16,7 @@ import dev.membrane.policy.PolicyStore;
 
 /**
  * The broker-free step between reading a record and queueing its work: parse, crash-loop breaker, deduplicate,
- * deadline, policy, adapter slots and memory budget, in that order. Confined to the Kafka loop thread (the duplicate window is).
+ * deadline, policy, prompt check, output classifier, adapter slots and memory budget, in that order. Confined to the Kafka loop thread (the duplicate window is).
  */
 public final class Admission {
     private static final Logger LOG = Logger.getLogger(Admission.class.getName());
@@ -49,13 +49,21 @@ public final class Admission {
     private final Map<String, ModelCapacity> models;
     private final RecentRequests recent;
     private final int poisonAfter;
+    private final Map<String, String> classifiers;
 
     /** @param poisonAfter deaths with a record in flight after which it is refused as {@code POISON} */
     public Admission(RequestParser parser, PolicyStore policies, Map<String, ModelCapacity> models, RecentRequests recent, int poisonAfter) {
+        this(parser, policies, models, Map.of(), recent, poisonAfter);
+    }
+
+    /** @param classifiers each served model's output classifier id (models without one absent) */
+    public Admission(RequestParser parser, PolicyStore policies, Map<String, ModelCapacity> models, Map<String, String> classifiers,
+                     RecentRequests recent, int poisonAfter) {
         this.poisonAfter = poisonAfter;
         this.parser = parser;
         this.policies = policies;
         this.models = Map.copyOf(models);
+        this.classifiers = Map.copyOf(classifiers);
         this.recent = recent;
     }
 
@@ -92,6 +100,17 @@ public final class Admission {
         if (decision.refusal() != null) {
             ErrorCode code = decision.policy() == null ? ErrorCode.NO_POLICY : ErrorCode.POLICY_REFUSED;
             return refuse(in, req, decision, code, decision.refusal(), nowMs);
+        }
+        var promptMatch = decision.policy().promptCheck().match(req.prompt());
+        if (promptMatch.isPresent()) {
+            return refuse(in, req, decision, ErrorCode.PROMPT_BLOCKED, "the prompt matches policy '" + decision.policy().id()
+                    + "' blocked " + promptMatch.get(), nowMs);
+        }
+        var check = decision.policy().outputCheck();
+        if (check != null && !check.classifier().equals(classifiers.get(req.model()))) {
+            // fail closed: never generate what could not be checked
+            return refuse(in, req, decision, ErrorCode.POLICY_REFUSED, "policy '" + decision.policy().id() + "' checks outputs with classifier '"
+                    + check.classifier() + "', which model '" + req.model() + "' does not load (membrane.models." + req.model() + ".classifier)", nowMs);
         }
         ModelCapacity model = models.get(req.model());
         int needed = decision.policy().stacking().slotsNeeded(decision.adapters().stream().map(a -> a.file().rank()).toList());

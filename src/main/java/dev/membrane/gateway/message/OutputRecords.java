@@ -19,7 +19,9 @@ import dev.membrane.gateway.outcome.BatchTimings;
 import dev.membrane.gateway.outcome.BoundedText;
 import dev.membrane.gateway.outcome.ImageOut;
 import dev.membrane.gateway.outcome.Outcome;
+import dev.membrane.gateway.outcome.OutputCheckReport;
 import dev.membrane.gateway.outcome.Received;
+import dev.membrane.policy.OutputCheck;
 import dev.membrane.policy.Policy;
 
 /**
@@ -119,6 +121,7 @@ public final class OutputRecords {
             e.put("code", o.code().name());
             e.put("message", o.message());
         }
+        if (o.outputCheck() != null) putOutputCheck(r, o, false);
         Policy p = o.decision() == null ? null : o.decision().policy();
         if (p != null) {
             ObjectNode pol = r.putObject("policy");
@@ -185,6 +188,7 @@ public final class OutputRecords {
             putScore(n, "st", ad.st());
             n.put("gamma", ad.gamma());
         }
+        if (o.outputCheck() != null) putOutputCheck(a, o, true);
         BatchTimings t = o.timings();
         if (t != null) {
             a.put("device", t.device());
@@ -200,6 +204,7 @@ public final class OutputRecords {
             timings.put("denoising", round(t.denoisingMs()));
             timings.put("decoding", round(t.decodingMs()));
         }
+        if (o.outputCheck() != null) timings.put("outputCheck", round(o.outputCheck().ms()));
         timings.put("total", round(o.completedAtMs() - o.input().receivedAtMs()));
         ArrayNode shas = a.putArray("imageSha256");
         o.images().forEach(i -> shas.add(i.sha256()));
@@ -212,6 +217,32 @@ public final class OutputRecords {
         src.put("partition", o.input().partition());
         src.put("offset", o.input().offset());
         return a;
+    }
+
+    /** The output check: classifier, overall action, and per image (request order) its scores and fired rules. */
+    private static void putOutputCheck(ObjectNode parent, Outcome o, boolean audit) {
+        OutputCheckReport report = o.outputCheck();
+        ObjectNode oc = parent.putObject("outputCheck");
+        oc.put("classifier", report.classifier());
+        if (audit) oc.put("classifierSha256", report.classifierSha256());
+        oc.put("action", report.action().id());
+        ArrayNode images = oc.putArray("images");
+        for (int i = 0; i < report.images().size(); i++) {
+            OutputCheck.Verdict v = report.images().get(i);
+            ObjectNode n = images.addObject();
+            n.put("index", i);
+            n.put("action", v.action().id());
+            ObjectNode scores = n.putObject("scores");
+            v.scores().forEach((label, score) -> putScore(scores, label, score));
+            ArrayNode fired = n.putArray("fired");
+            for (OutputCheck.Fired f : v.fired()) {
+                ObjectNode fn = fired.addObject();
+                fn.put("label", f.label());
+                putScore(fn, "score", f.score());
+                fn.put("threshold", f.threshold());
+                fn.put("action", f.action().id());
+            }
+        }
     }
 
     private static void putScore(ObjectNode n, String field, double v) {

@@ -20,6 +20,12 @@ public enum ErrorCode {
     OUTPUT_TOO_LARGE(true),
     NO_POLICY(false),
     POLICY_REFUSED(false),
+    /** The prompt matches a blocked term or pattern of its policy's prompt check: nothing was generated. */
+    PROMPT_BLOCKED(false),
+    /** Generated, and withheld because its policy's output check blocks a label it scored (status BLOCKED). */
+    OUTPUT_BLOCKED(false),
+    /** Generated, but its policy's output check could not run; nothing is published (fail closed). */
+    OUTPUT_CHECK_FAILED(false),
     GENERATION_FAILED(false),
     /** Its {@code deadlineMs}/{@code ttlMs} had passed when the gateway came to it: nothing was generated. */
     DEADLINE_EXCEEDED(false),

@@ -10,10 +10,11 @@ import dev.membrane.policy.PolicyDecision;
  * result keyed by the request id (when it could be read); those whose {@link ErrorCode#deadLetters()} also a dead
  * letter. Built through the factories of {@link Outcomes}.
  */
-public sealed interface Outcome permits Outcome.Completed, Outcome.Rejected, Outcome.Failed, Outcome.Expired, Outcome.Duplicate {
+public sealed interface Outcome permits Outcome.Completed, Outcome.Blocked, Outcome.Rejected, Outcome.Failed, Outcome.Expired,
+        Outcome.Duplicate {
 
     /** The {@code status} of results and audit records. */
-    enum Status { COMPLETED, REJECTED, FAILED, EXPIRED, DUPLICATE }
+    enum Status { COMPLETED, BLOCKED, REJECTED, FAILED, EXPIRED, DUPLICATE }
 
     Received input();
 
@@ -49,6 +50,11 @@ public sealed interface Outcome permits Outcome.Completed, Outcome.Rejected, Out
         return null;
     }
 
+    /** The output check of its images; null when its policy has none or nothing was generated. */
+    default OutputCheckReport outputCheck() {
+        return null;
+    }
+
     default boolean publishesResult() {
         return requestId() != null && status() != Status.DUPLICATE;
     }
@@ -58,7 +64,7 @@ public sealed interface Outcome permits Outcome.Completed, Outcome.Rejected, Out
     }
 
     record Completed(Received input, GenerationRequestMessage request, PolicyDecision decision, List<ImageOut> images,
-                     List<Applied> adapters, BatchTimings timings, long completedAtMs) implements Outcome {
+                     List<Applied> adapters, BatchTimings timings, OutputCheckReport outputCheck, long completedAtMs) implements Outcome {
         public Completed {
             images = List.copyOf(images);
             adapters = List.copyOf(adapters);
@@ -78,6 +84,26 @@ public sealed interface Outcome permits Outcome.Completed, Outcome.Rejected, Out
 
         public String message() {
             return null;
+        }
+    }
+
+    /** Generated, then withheld by its policy's output check: no image bytes, the verdicts and adapters audited. */
+    record Blocked(Received input, GenerationRequestMessage request, PolicyDecision decision, String message, List<Applied> adapters,
+                   BatchTimings timings, OutputCheckReport outputCheck, long completedAtMs) implements Outcome {
+        public Blocked {
+            adapters = List.copyOf(adapters);
+        }
+
+        public String requestId() {
+            return request.requestId();
+        }
+
+        public Status status() {
+            return Status.BLOCKED;
+        }
+
+        public ErrorCode code() {
+            return ErrorCode.OUTPUT_BLOCKED;
         }
     }
 

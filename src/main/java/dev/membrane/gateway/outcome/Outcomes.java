@@ -44,7 +44,24 @@ public final class Outcomes {
 
     public static Outcome.Completed completed(Received in, GenerationRequestMessage request, PolicyDecision decision,
                                               List<ImageOut> images, List<Applied> adapters, BatchTimings timings, long now) {
-        return new Outcome.Completed(in, request, decision, images, adapters, timings, now);
+        return new Outcome.Completed(in, request, decision, images, adapters, timings, null, now);
+    }
+
+    /** The completed request with its output check, none of whose images a rule blocks. */
+    public static Outcome.Completed checked(Outcome.Completed c, OutputCheckReport report) {
+        return new Outcome.Completed(c.input(), c.request(), c.decision(), c.images(), c.adapters(), c.timings(), report, c.completedAtMs());
+    }
+
+    /** The completed request withheld by its output check. */
+    public static Outcome.Blocked blocked(Outcome.Completed c, OutputCheckReport report, String why) {
+        return new Outcome.Blocked(c.input(), c.request(), c.decision(), BoundedText.reason(why), c.adapters(), c.timings(), report,
+                c.completedAtMs());
+    }
+
+    /** The completed request whose output check could not run: nothing is published (fail closed). */
+    public static Outcome.Failed checkFailed(Outcome.Completed c, String why) {
+        return new Outcome.Failed(c.input(), c.request(), c.decision(), ErrorCode.OUTPUT_CHECK_FAILED, BoundedText.reason(why),
+                c.adapters(), c.completedAtMs());
     }
 
     /** A completed request whose result no topic accepts: its images are dropped, its adapters still audited. */
