@@ -199,6 +199,35 @@ class KafkaGatewayMockTest {
         assertTrue(kafka.committed("dlq").isEmpty());
     }
 
+    /** Fail closed: a policy whose output classifier the request's model does not load never generates. */
+    @Test
+    void aPolicyCheckingWithAClassifierTheModelLacksIsRefusedBeforeGeneration(@TempDir Path dir) throws Exception {
+        RequestLimits limits = new RequestLimits(500, 256, 256 * 256, 50, 4, 64, 4, 7.5, 30, "ddim", "tiny", Set.of("tiny"));
+        GatewaySettings s = GatewaySettings.builder("mock:9092", TOPICS, limits).instanceId("mock").maxBatchWaitMs(0).build();
+        Path policy = dir.resolve("policy.yaml");
+        java.nio.file.Files.writeString(policy, """
+                version: "1"
+                defaultPolicy: checked
+                policies:
+                  checked: {concepts: [], outputCheck: {classifier: test-always, rules: {always: {threshold: 0.5, action: block}}}}
+                """);
+        // another model loads the classifier, so the policy itself is servable; the tiny model has none
+        var card = dev.membrane.safety.ClassifierCard.read(dev.membrane.testing.TestClassifiers.alwaysFiring(dir.resolve("classifier")));
+        var policies = dev.membrane.policy.PolicyStore.open(policy, AdapterCatalog.load(Path.of("adapters/catalog.json")), Map.of(card.id(), card));
+        gateway = new KafkaGateway(s, Map.of("tiny", GatewayHarness.model()), ServedModel.unbudgeted(Map.of("tiny", GatewayHarness.model()), 8),
+                policies, new GatewayMetrics(registry), kafka);
+        gateway.start();
+        kafka.assign(0);
+        kafka.add(0, 0, "r", request("r", 1));
+        await(() -> json("results").size() == 1, "one result");
+        JsonNode r = byId("results").get("r");
+        assertEquals("REJECTED", r.get("status").asText());
+        assertEquals("POLICY_REFUSED", r.get("error").get("code").asText());
+        assertTrue(r.get("error").get("message").asText().contains("model 'tiny' does not load"), r.toString());
+        assertEquals(0.0, completedCount());
+        MessageSchemas.assertValid("result.schema.json", r);
+    }
+
     @Test
     void aRequestPastItsDeadlineExpiresWithoutGeneration(@TempDir Path dir) throws Exception {
         start(dir, 32);
