@@ -2,6 +2,7 @@ package dev.membrane.bench;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -50,6 +51,12 @@ public final class BenchSuite {
 
     public static Report run(OrtRuntime runtime, ModelFolder folder, ReferencePreset presetForFlops, Plan plan, Path work,
                              Consumer<String> progress) throws Exception {
+        return run(runtime, folder, presetForFlops, plan, work, List.of(), progress);
+    }
+
+    /** @param classifiers output classifier folders whose per-image cost is measured too ({@code outputCheckMsPerImage}) */
+    public static Report run(OrtRuntime runtime, ModelFolder folder, ReferencePreset presetForFlops, Plan plan, Path work,
+                             List<Path> classifiers, Consumer<String> progress) throws Exception {
         ObjectNode json = new ObjectMapper().createObjectNode();
         StringBuilder md = new StringBuilder();
         json.put("model", folder.root().toAbsolutePath().toString());
@@ -118,6 +125,18 @@ public final class BenchSuite {
                     plan.requests(), plan.steps(), g.gatewayRps(), g.bareRps(), ratio));
             md.append(String.format("%nLatency the gateway adds to a lone request (%d requests, end to end minus the bare time of the same request; batch window %d ms): p50 %.1f ms, p99 %.1f ms.%n",
                     g.addedLatencyMs().size(), g.batchWaitMs(), Stats.quantile(g.addedLatencyMs(), 0.5), Stats.quantile(g.addedLatencyMs(), 0.99)));
+        }
+        if (!classifiers.isEmpty()) {
+            ObjectNode costs = json.putObject("outputCheckMsPerImage");
+            md.append(String.format("%n| output check (%dx%d images) | input | batch | median ms per image | min | max | runs |%n| --- | --- | --- | --- | --- | --- | --- |%n",
+                    plan.imageSize(), plan.imageSize()));
+            for (Path dir : classifiers) {
+                for (OutputCheckCost.Result r : OutputCheckCost.measure(runtime, dir, plan.imageSize(), plan.warmup(), plan.reps(), progress)) {
+                    costs.withObject("/" + r.classifier()).put("batch" + r.batch(), round(r.msPerImage().median()));
+                    md.append(String.format("| %s | %d | %d | %.1f | %.1f | %.1f | %d |%n", r.classifier(), r.inputSide(), r.batch(),
+                            r.msPerImage().median(), r.msPerImage().min(), r.msPerImage().max(), r.msPerImage().n()));
+                }
+            }
         }
         return new Report(json, md.toString());
     }

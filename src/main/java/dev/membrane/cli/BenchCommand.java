@@ -4,6 +4,7 @@ import jakarta.inject.Inject;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.logging.Logger;
 
@@ -53,6 +54,9 @@ public class BenchCommand implements Callable<Integer> {
     @Option(names = "--memory-max-mb", defaultValue = "12288", description = "With --memory: skip sizes whose estimate passes this. Default: ${DEFAULT-VALUE}.")
     long memoryMaxMb;
 
+    @Option(names = "--classifier", description = "An output classifier folder whose per-image cost to measure too, at batch 1 and 8 (repeatable).")
+    List<Path> classifiers = new java.util.ArrayList<>();
+
     @Option(names = "--out", defaultValue = "bench-results.json", description = "JSON results file. Default: ${DEFAULT-VALUE}.")
     Path out;
 
@@ -88,7 +92,7 @@ public class BenchCommand implements Callable<Integer> {
         ReferencePreset flopsPreset = referencePreset(folder);
         Path work = Files.createTempDirectory("membrane-bench-");
         OrtRuntime runtime = OrtRuntime.create(config.runtimeConfig());
-        BenchSuite.Report report = BenchSuite.run(runtime, folder, flopsPreset, plan, work, LOG::info);
+        BenchSuite.Report report = BenchSuite.run(runtime, folder, flopsPreset, plan, work, classifiers, LOG::info);
         try {
             Files.writeString(out, Json.MAPPER.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report.json()) + "\n");
         } catch (IOException e) {
