@@ -6,7 +6,9 @@ import jakarta.enterprise.context.Dependent;
 import jakarta.inject.Inject;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
@@ -18,6 +20,7 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import dev.membrane.MembraneException;
 import dev.membrane.safety.ClassifierCard;
+import dev.membrane.safety.ImageClassifier;
 import dev.membrane.diffusion.ModelFolder;
 import dev.membrane.diffusion.scheduler.SchedulerConfig;
 import dev.membrane.diffusion.scheduler.SchedulerKind;
@@ -93,12 +96,23 @@ public class ServeCommand implements Callable<Integer> {
             if (!modelDirs.containsKey(id)) throw new MembraneException("membrane.models." + id + ".classifier names no served model (served: " + modelDirs.keySet() + ")");
         }
         Map<String, ServedModel> models = new LinkedHashMap<>();
+        List<String> classifierFailures = new ArrayList<>();
         for (var e : modelDirs.entrySet()) {
-            Path classifier = entries.classifiers().get(e.getKey());
-            LOG.info("loading model '" + e.getKey() + "' from " + e.getValue() + (classifier == null ? "" : " with output classifier " + classifier));
+            Path classifierDir = entries.classifiers().get(e.getKey());
+            LOG.info("loading model '" + e.getKey() + "' from " + e.getValue() + (classifierDir == null ? "" : " with output classifier " + classifierDir));
+            ImageClassifier classifier = null;
+            if (classifierDir != null) {
+                try {
+                    classifier = ImageClassifier.open(runtime, classifierDir);
+                } catch (MembraneException e2) {
+                    // like a missing adapter: the policies that need it are refused, the others serve
+                    LOG.severe("model '" + e.getKey() + "' serves without its output classifier: " + e2.getMessage());
+                    classifierFailures.add("membrane.models." + e.getKey() + ".classifier " + classifierDir + ": " + e2.getMessage());
+                }
+            }
             models.put(e.getKey(), ServedModel.open(e.getKey(), Path.of(e.getValue()), classifier, runtime, config.gateway().slots()));
         }
-        PolicyStore policies = PolicyStore.open(policyFile, catalog, classifierCards(models));
+        PolicyStore policies = PolicyStore.open(policyFile, catalog, classifierCards(models), classifierFailures);
 
         EmbeddedKafka embedded = null;
         String bootstrap = config.kafka().bootstrapServers().orElse(null);

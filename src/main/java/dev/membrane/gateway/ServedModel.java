@@ -35,18 +35,17 @@ public final class ServedModel implements AutoCloseable {
     }
 
     public static ServedModel open(String id, Path dir, OrtRuntime runtime, int slots) {
-        return open(id, dir, null, runtime, slots);
+        return open(id, dir, (ImageClassifier) null, runtime, slots);
     }
 
     /**
-     * @param classifierDir its output classifier folder ({@code membrane.models.<id>.classifier}), or null: it is
-     *                      opened (and its graph verified against its card) here, so a bad one stops the start
+     * @param classifier its output classifier ({@code membrane.models.<id>.classifier}), or null; the model owns it
+     *                   from here and closes it
      */
-    public static ServedModel open(String id, Path dir, Path classifierDir, OrtRuntime runtime, int slots) {
+    public static ServedModel open(String id, Path dir, ImageClassifier classifier, OrtRuntime runtime, int slots) {
         ModelFolder folder = ModelFolder.open(dir);
         Path prepared = PreparedUNets.ensure(folder, slots);
         StableDiffusionPipeline sd = StableDiffusionPipeline.open(folder, prepared, runtime);
-        ImageClassifier classifier = classifierDir == null ? null : ImageClassifier.open(runtime, classifierDir);
         return new ServedModel(id, new AdapterPipeline(sd), new OutputRecords.ModelInfo(id, fileHashes(dir)), classifier);
     }
 

@@ -28,6 +28,7 @@ public final class PolicyStore {
     private final Path file;
     private final AdapterCatalog catalog;
     private final Map<String, ClassifierCard> classifiers;
+    private final List<String> classifierFailures;
     private volatile Loaded current;
     private volatile String lastError;
     private FileTime loadedTime;
@@ -37,10 +38,11 @@ public final class PolicyStore {
     private record Loaded(PolicyDocument document, Map<String, PolicyDecision> decisions) {
     }
 
-    private PolicyStore(Path file, AdapterCatalog catalog, Map<String, ClassifierCard> classifiers) {
+    private PolicyStore(Path file, AdapterCatalog catalog, Map<String, ClassifierCard> classifiers, List<String> classifierFailures) {
         this.file = file;
         this.catalog = catalog;
         this.classifiers = Map.copyOf(classifiers);
+        this.classifierFailures = List.copyOf(classifierFailures);
     }
 
     /** Loads the file, with no output classifiers loaded (a policy with an output check is refused). */
@@ -55,7 +57,12 @@ public final class PolicyStore {
      *                    one of them, match its pin and use only its labels, or the policy is refused
      */
     public static PolicyStore open(Path file, AdapterCatalog catalog, Map<String, ClassifierCard> classifiers) {
-        PolicyStore s = new PolicyStore(file, catalog, classifiers);
+        return open(file, catalog, classifiers, List.of());
+    }
+
+    /** @param classifierFailures configured classifiers that failed to load, each with its reason (named in refusals) */
+    public static PolicyStore open(Path file, AdapterCatalog catalog, Map<String, ClassifierCard> classifiers, List<String> classifierFailures) {
+        PolicyStore s = new PolicyStore(file, catalog, classifiers, classifierFailures);
         if (!s.reloadIfChanged()) throw new MembraneException(s.lastError);
         return s;
     }
@@ -118,7 +125,8 @@ public final class PolicyStore {
         if (check == null) return null;
         ClassifierCard card = classifiers.get(check.classifier());
         if (card == null) {
-            return "output check names classifier '" + check.classifier() + "', which no served model loads (loaded: " + classifiers.keySet() + ")";
+            return "output check names classifier '" + check.classifier() + "', which no served model loads (loaded: " + classifiers.keySet() + ")"
+                    + (classifierFailures.isEmpty() ? "" : "; failed to load: " + String.join("; ", classifierFailures));
         }
         if (check.sha256() != null && !check.sha256().equals(card.modelSha256())) {
             return "classifier '" + check.classifier() + "' has SHA-256 " + card.modelSha256() + ", not the pinned " + check.sha256();

@@ -94,16 +94,19 @@ class PolicyChecksTest {
                   absent: {concepts: [], outputCheck: {classifier: other, rules: {Porn: {threshold: 0.6, action: block}}}}
                   pinned: {concepts: [], outputCheck: {classifier: nsfw, sha256: %s, rules: {Porn: {threshold: 0.6, action: block}}}}
                   label:  {concepts: [], outputCheck: {classifier: nsfw, rules: {Hentai: {threshold: 0.6, action: block}}}}
+                  plain:  {concepts: []}
                 tenants:
-                  t: {apps: {absent: absent, pinned: pinned, label: label}}
+                  t: {apps: {absent: absent, pinned: pinned, label: label, plain: plain}}
                 """.formatted(SHA, "b".repeat(64)));
         PolicyStore store = PolicyStore.open(f, CATALOG, Map.of("nsfw", CARD));
         assertNull(store.decide("t", "good").refusal());
         assertTrue(store.decide("t", "absent").refusal().contains("classifier 'other', which no served model loads"));
         assertTrue(store.decide("t", "pinned").refusal().contains("not the pinned " + "b".repeat(64)));
         assertTrue(store.decide("t", "label").refusal().contains("has no label 'Hentai'"));
-        // without any classifier loaded, every checked policy is refused: fail closed
-        PolicyStore none = PolicyStore.open(f, CATALOG);
-        assertTrue(none.decide("t", "good").refused());
+        // without any classifier loaded, every checked policy is refused: fail closed, with the load failure named
+        PolicyStore none = PolicyStore.open(f, CATALOG, Map.of(), List.of("membrane.models.sd15.classifier /c: SHA-256 mismatch"));
+        assertTrue(none.decide("t", "good").refusal().contains("failed to load: membrane.models.sd15.classifier /c: SHA-256 mismatch"),
+                none.decide("t", "good").refusal());
+        assertNull(none.decide("t", "plain").refusal(), "a policy without an output check keeps serving");
     }
 }
