@@ -5,14 +5,15 @@ import java.util.concurrent.Callable;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.membrane.evaluation.classifier.ConceptOutputClassifier;
 import dev.membrane.safety.ClassifierCard;
 import dev.membrane.safety.tfjs.NsfwjsImport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code classifier …}: output classifier folders. */
-@Command(name = "classifier", description = "Import output classifiers.", mixinStandardHelpOptions = true,
-        subcommands = {ClassifierCommand.Import.class})
+@Command(name = "classifier", description = "Make output classifier folders.", mixinStandardHelpOptions = true,
+        subcommands = {ClassifierCommand.Import.class, ClassifierCommand.Shapes.class})
 public class ClassifierCommand {
 
     /** {@code classifier import --from TGZ|DIR [--model M] --out DIR}: an nsfwjs model as an ONNX classifier folder. */
@@ -34,6 +35,27 @@ public class ClassifierCommand {
         @Override
         public Integer call() {
             ClassifierCard card = NsfwjsImport.run(from, model, id, out);
+            ObjectNode line = Json.object();
+            line.put("out", out.toString());
+            line.set("card", Json.MAPPER.valueToTree(card));
+            System.out.println(Json.line(line));
+            return 0;
+        }
+    }
+
+    /** {@code classifier shapes [--from FILE] --out DIR}: the shapes concept classifier as an output classifier folder. */
+    @Command(name = "shapes", mixinStandardHelpOptions = true,
+            description = "Wrap the shapes world's concept classifier as an output classifier folder (id shapes-concepts, 17 labels).")
+    public static class Shapes implements Callable<Integer> {
+        @Option(names = "--from", defaultValue = "models/shapes/classifier.onnx", description = "The concept classifier. Default: ${DEFAULT-VALUE}.")
+        Path from;
+
+        @Option(names = "--out", required = true, description = "Folder for model.onnx and classifier.json.")
+        Path out;
+
+        @Override
+        public Integer call() {
+            ClassifierCard card = ConceptOutputClassifier.write(from, out);
             ObjectNode line = Json.object();
             line.put("out", out.toString());
             line.set("card", Json.MAPPER.valueToTree(card));

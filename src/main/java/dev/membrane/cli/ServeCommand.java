@@ -19,6 +19,7 @@ import java.util.logging.Logger;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import dev.membrane.MembraneException;
+import dev.membrane.evaluation.classifier.ConceptOutputClassifier;
 import dev.membrane.safety.ClassifierCard;
 import dev.membrane.safety.ImageClassifier;
 import dev.membrane.diffusion.ModelFolder;
@@ -92,13 +93,19 @@ public class ServeCommand implements Callable<Integer> {
         if (config.policy().file().isEmpty() && !Files.exists(policyFile)) {
             Files.writeString(policyFile, embeddedModel != null && embeddedModel.isShapes() ? DemoPolicy.shapesYaml(catalog) : DemoPolicy.yaml(catalog));
         }
-        for (String id : entries.classifiers().keySet()) {
+        Map<String, Path> classifierDirs = new LinkedHashMap<>(entries.classifiers());
+        if (embeddedModel != null && embeddedModel.isShapes() && !classifierDirs.containsKey(embeddedModel.id())) {
+            // the embedded default checks its outputs with its own concept classifier (the demo policy blocks by it)
+            classifierDirs.put(embeddedModel.id(), ConceptOutputClassifier.ensure(embeddedModel.folder().resolve("classifier.onnx"),
+                    data.resolve("classifiers").resolve(ConceptOutputClassifier.ID)));
+        }
+        for (String id : classifierDirs.keySet()) {
             if (!modelDirs.containsKey(id)) throw new MembraneException("membrane.models." + id + ".classifier names no served model (served: " + modelDirs.keySet() + ")");
         }
         Map<String, ServedModel> models = new LinkedHashMap<>();
         List<String> classifierFailures = new ArrayList<>();
         for (var e : modelDirs.entrySet()) {
-            Path classifierDir = entries.classifiers().get(e.getKey());
+            Path classifierDir = classifierDirs.get(e.getKey());
             LOG.info("loading model '" + e.getKey() + "' from " + e.getValue() + (classifierDir == null ? "" : " with output classifier " + classifierDir));
             ImageClassifier classifier = null;
             if (classifierDir != null) {

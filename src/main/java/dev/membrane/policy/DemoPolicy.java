@@ -19,11 +19,14 @@ public final class DemoPolicy {
     public static final String SHAPES_PREFIX = "shapes-";
     public static final String SHAPES_CIRCLE = "shapes-circle";
     public static final String SHAPES_STRIPED = "shapes-striped";
+    /** The embedded default's output classifier (the shapes concept classifier, see ConceptOutputClassifier). */
+    public static final String OUTPUT_CLASSIFIER = "shapes-concepts";
 
     /**
      * The embedded default's policy when it serves the shapes model: nothing erased by default, circles erased
      * for app {@code kids-app} and the striped style for app {@code brand-app} (tenant {@code demo}), so that a
-     * producer sees erasure by choosing the app. Adapters trained on another model have no place here: their
+     * producer sees erasure by choosing the app; each of the two also blocks, by the output check, an image the
+     * concept classifier still calls a circle (striped). Adapters trained on another model have no place here: their
      * shapes do not fit this UNet.
      */
     public static String shapesYaml(AdapterCatalog catalog) {
@@ -33,7 +36,7 @@ public final class DemoPolicy {
         return """
                 # Membrane demo policy for the shapes model, written by `serve` because membrane.policy.file is not set.
                 # Edit it while the gateway runs: it is reloaded when it changes (a bad edit keeps the last good one).
-                version: "demo-shapes-1"
+                version: "demo-shapes-2"
                 defaultPolicy: open
                 policies:
                   open:
@@ -45,16 +48,23 @@ public final class DemoPolicy {
                     storePrompts: true
                     concepts:
                       - id: %s
+                    # the second line of defence: what the adapter lets through is not published
+                    outputCheck:
+                      classifier: %s
+                      rules: {circle: {threshold: 0.5, action: block}}
                   no-stripes:
                     stacking: linear
                     storePrompts: true
                     concepts:
                       - id: %s
+                    outputCheck:
+                      classifier: %s
+                      rules: {striped: {threshold: 0.5, action: block}}
                 tenants:
                   demo:
                     policy: open
                     apps: {kids-app: no-circles, brand-app: no-stripes}
-                """.formatted(SHAPES_CIRCLE, SHAPES_STRIPED);
+                """.formatted(SHAPES_CIRCLE, OUTPUT_CLASSIFIER, SHAPES_STRIPED, OUTPUT_CLASSIFIER);
     }
 
     public static String yaml(AdapterCatalog catalog) {

@@ -99,7 +99,7 @@ class ServeIT {
         HttpClient http = HttpClient.newHttpClient();
         try {
             JsonNode ready = awaitReady(http, httpPort, p, dir);
-            assertEquals("demo-shapes-1", ready.get("checks").get(0).get("data").get("policyVersion").asText());
+            assertEquals("demo-shapes-2", ready.get("checks").get(0).get("data").get("policyVersion").asText());
             Properties pp = new Properties();
             pp.put("bootstrap.servers", "127.0.0.1:" + kafkaPort);
             pp.put("acks", "all");
@@ -124,6 +124,12 @@ class ServeIT {
             String moderated = results.get("kids-app").get("images").get(0).get("data").asText();
             String base = results.get("other-app").get("images").get(0).get("data").asText();
             assertTrue(!moderated.equals(base), "the circle adapter changes the kids-app image");
+            // behind the adapter, the embedded default's concept classifier checked the image, and it is no circle
+            JsonNode check = results.get("kids-app").get("outputCheck");
+            assertEquals("shapes-concepts", check.get("classifier").asText(), results.get("kids-app").toString());
+            assertEquals("allow", check.get("action").asText());
+            assertTrue(check.get("images").get(0).get("scores").get("circle").asDouble() < 0.5);
+            assertTrue(!results.get("other-app").has("outputCheck"), "the open policy checks nothing");
         } finally {
             p.destroy();
             boolean exited = p.waitFor(60, TimeUnit.SECONDS);

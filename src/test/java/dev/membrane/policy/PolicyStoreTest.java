@@ -128,4 +128,20 @@ class PolicyStoreTest {
         assertEquals("nsfw", d.adapters().get(0).entry().category());
         assertEquals(Transport.facilitated(2.0), d.adapters().get(4).transport());
     }
+
+    /** The shapes demo: circles erased and blocked for kids-app, stripes for brand-app, by the embedded default's classifier. */
+    @Test
+    void shapesDemoPolicyChecksItsAppsWithTheConceptClassifier(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("demo.yaml");
+        Files.writeString(f, DemoPolicy.shapesYaml(CATALOG));
+        var card = dev.membrane.evaluation.classifier.ConceptOutputClassifier.write(Path.of("models/shapes/classifier.onnx"), dir.resolve("c"));
+        assertEquals(DemoPolicy.OUTPUT_CLASSIFIER, card.id());
+        PolicyStore store = PolicyStore.open(f, CATALOG, java.util.Map.of(card.id(), card));
+        assertTrue(store.allPoliciesServable());
+        PolicyDecision kids = store.decide("demo", "kids-app");
+        assertEquals("shapes-circle", kids.adapters().get(0).entry().id());
+        assertEquals("circle", kids.policy().outputCheck().rules().get(0).label());
+        assertEquals("striped", store.decide("demo", "brand-app").policy().outputCheck().rules().get(0).label());
+        assertNull(store.decide("demo", "other-app").policy().outputCheck());
+    }
 }
