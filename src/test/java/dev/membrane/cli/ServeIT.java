@@ -72,6 +72,24 @@ class ServeIT {
         throw new AssertionError("never ready: " + Files.readString(dir.resolve("serve.log")));
     }
 
+    /** SIGTERM, and serve must exit within a minute. */
+    private static void stop(Process p) throws InterruptedException {
+        p.destroy();
+        boolean exited = p.waitFor(60, TimeUnit.SECONDS);
+        if (!exited) p.destroyForcibly();
+        assertTrue(exited, "serve must stop on SIGTERM");
+    }
+
+    /** Produces each (key, value) to membrane.requests, acknowledged by all replicas. */
+    private static void produce(int kafkaPort, java.util.Map<String, String> records) throws Exception {
+        Properties pp = new Properties();
+        pp.put("bootstrap.servers", "127.0.0.1:" + kafkaPort);
+        pp.put("acks", "all");
+        try (var producer = new KafkaProducer<String, String>(pp, new StringSerializer(), new StringSerializer())) {
+            for (var e : records.entrySet()) producer.send(new ProducerRecord<>("membrane.requests", e.getKey(), e.getValue())).get();
+        }
+    }
+
     /** Every record of {@code topic} until {@code count} have arrived (or 60 s), by key. */
     private static java.util.Map<String, JsonNode> read(int kafkaPort, String topic, String group, int count) throws IOException {
         Properties cp = new Properties();
@@ -100,16 +118,12 @@ class ServeIT {
         try {
             JsonNode ready = awaitReady(http, httpPort, p, dir);
             assertEquals("demo-shapes-2", ready.get("checks").get(0).get("data").get("policyVersion").asText());
-            Properties pp = new Properties();
-            pp.put("bootstrap.servers", "127.0.0.1:" + kafkaPort);
-            pp.put("acks", "all");
-            try (var producer = new KafkaProducer<String, String>(pp, new StringSerializer(), new StringSerializer())) {
-                for (String app : List.of("kids-app", "brand-app", "other-app")) {
-                    producer.send(new ProducerRecord<>("membrane.requests", app,
-                            "{\"requestId\":\"" + app + "\",\"tenant\":\"demo\",\"app\":\"" + app
-                                    + "\",\"prompt\":\"a red circle\",\"seed\":3,\"steps\":10}")).get();
-                }
+            java.util.Map<String, String> requests = new java.util.LinkedHashMap<>();
+            for (String app : List.of("kids-app", "brand-app", "other-app")) {
+                requests.put(app, "{\"requestId\":\"" + app + "\",\"tenant\":\"demo\",\"app\":\"" + app
+                        + "\",\"prompt\":\"a red circle\",\"seed\":3,\"steps\":10}");
             }
+            produce(kafkaPort, requests);
             var results = read(kafkaPort, "membrane.results", "serve-it-shapes", 3);
             var audits = read(kafkaPort, "membrane.audit", "serve-it-shapes-audit", 3);
             assertEquals(3, results.size(), results.toString());
@@ -131,10 +145,7 @@ class ServeIT {
             assertTrue(check.get("images").get(0).get("scores").get("circle").asDouble() < 0.5);
             assertTrue(!results.get("other-app").has("outputCheck"), "the open policy checks nothing");
         } finally {
-            p.destroy();
-            boolean exited = p.waitFor(60, TimeUnit.SECONDS);
-            if (!exited) p.destroyForcibly();
-            assertTrue(exited, "serve must stop on SIGTERM");
+            stop(p);
         }
     }
 
@@ -174,15 +185,12 @@ class ServeIT {
         HttpClient http = HttpClient.newHttpClient();
         try {
             awaitReady(http, httpPort, p, dir);
-            Properties pp = new Properties();
-            pp.put("bootstrap.servers", "127.0.0.1:" + kafkaPort);
-            pp.put("acks", "all");
-            try (var producer = new KafkaProducer<String, String>(pp, new StringSerializer(), new StringSerializer())) {
-                for (String app : List.of("blocked-app", "flagged-app", "worded-app", "other-app")) {
-                    producer.send(new ProducerRecord<>("membrane.requests", app, "{\"requestId\":\"" + app + "\",\"tenant\":\"demo\",\"app\":\""
-                            + app + "\",\"prompt\":\"a red &#67;IRCLE\",\"seed\":3,\"steps\":4,\"numImages\":2}")).get();
-                }
+            java.util.Map<String, String> requests = new java.util.LinkedHashMap<>();
+            for (String app : List.of("blocked-app", "flagged-app", "worded-app", "other-app")) {
+                requests.put(app, "{\"requestId\":\"" + app + "\",\"tenant\":\"demo\",\"app\":\"" + app
+                        + "\",\"prompt\":\"a red &#67;IRCLE\",\"seed\":3,\"steps\":4,\"numImages\":2}");
             }
+            produce(kafkaPort, requests);
             var results = read(kafkaPort, "membrane.results", "serve-it-checks", 4);
             var audits = read(kafkaPort, "membrane.audit", "serve-it-checks-audit", 4);
             assertEquals(4, results.size(), results.toString());
@@ -223,10 +231,7 @@ class ServeIT {
             assertTrue(metrics.lines().anyMatch(l -> l.startsWith("membrane_output_check_total{") && l.contains("action=\"block\"")
                     && l.contains("label=\"always\"") && l.endsWith(" 2.0")), metrics.lines().filter(l -> l.contains("output_check")).toList().toString());
         } finally {
-            p.destroy();
-            boolean exited = p.waitFor(60, TimeUnit.SECONDS);
-            if (!exited) p.destroyForcibly();
-            assertTrue(exited, "serve must stop on SIGTERM");
+            stop(p);
         }
     }
 
@@ -256,13 +261,7 @@ class ServeIT {
             assertTrue(ready != null, "never ready: " + Files.readString(dir.resolve("serve.log")));
             assertEquals("demo-1", ready.get("checks").get(0).get("data").get("policyVersion").asText());
 
-            Properties pp = new Properties();
-            pp.put("bootstrap.servers", "127.0.0.1:" + kafkaPort);
-            pp.put("acks", "all");
-            try (var producer = new KafkaProducer<String, String>(pp, new StringSerializer(), new StringSerializer())) {
-                producer.send(new ProducerRecord<>("membrane.requests", "it-1",
-                        "{\"requestId\":\"it-1\",\"tenant\":\"t\",\"prompt\":\"a photo of a cat\",\"seed\":3,\"steps\":5}")).get();
-            }
+            produce(kafkaPort, java.util.Map.of("it-1", "{\"requestId\":\"it-1\",\"tenant\":\"t\",\"prompt\":\"a photo of a cat\",\"seed\":3,\"steps\":5}"));
             Properties cp = new Properties();
             cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + kafkaPort);
             cp.put(ConsumerConfig.GROUP_ID_CONFIG, "serve-it-reader");
@@ -300,10 +299,7 @@ class ServeIT {
                 version = JSON.readTree(r.body()).get("checks").get(0).get("data").get("policyVersion").asText();
             }
             assertEquals("demo-2", version, "the edited policy file is reloaded");
-            try (var producer = new KafkaProducer<String, String>(pp, new StringSerializer(), new StringSerializer())) {
-                producer.send(new ProducerRecord<>("membrane.requests", "it-2",
-                        "{\"requestId\":\"it-2\",\"tenant\":\"t\",\"prompt\":\"a photo of a cat\",\"seed\":3,\"steps\":5}")).get();
-            }
+            produce(kafkaPort, java.util.Map.of("it-2", "{\"requestId\":\"it-2\",\"tenant\":\"t\",\"prompt\":\"a photo of a cat\",\"seed\":3,\"steps\":5}"));
             JsonNode refused = null;
             cp.put(ConsumerConfig.GROUP_ID_CONFIG, "serve-it-reader-2");
             try (var consumer = new KafkaConsumer<String, String>(cp, new StringDeserializer(), new StringDeserializer())) {
@@ -317,10 +313,7 @@ class ServeIT {
             assertEquals("REJECTED", refused.get("status").asText());
             assertEquals("NO_POLICY", refused.get("error").get("code").asText());
         } finally {
-            p.destroy(); // SIGTERM
-            boolean exited = p.waitFor(60, TimeUnit.SECONDS);
-            if (!exited) p.destroyForcibly();
-            assertTrue(exited, "serve must stop on SIGTERM");
+            stop(p);
         }
         String log = Files.readString(dir.resolve("serve.log"));
         assertTrue(log.contains("membrane: serving; kafka 127.0.0.1:" + kafkaPort + " (embedded), http 127.0.0.1:" + httpPort), log);
