@@ -62,7 +62,8 @@ class K8sManifestsTest {
             "networking.k8s.io/v1/NetworkPolicy", NetworkPolicy.class,
             "monitoring.coreos.com/v1/ServiceMonitor", ServiceMonitor.class,
             "kafka.strimzi.io/v1beta2/KafkaTopic", KafkaTopic.class,
-            "kafka.strimzi.io/v1beta2/KafkaUser", KafkaUser.class);
+            "kafka.strimzi.io/v1beta2/KafkaUser", KafkaUser.class,
+            "v1/ConfigMap", io.fabric8.kubernetes.api.model.ConfigMap.class);
 
     private static List<JsonNode> documents(Path file) throws Exception {
         List<JsonNode> docs = new ArrayList<>();
@@ -89,29 +90,36 @@ class K8sManifestsTest {
         List<Path> files = new ArrayList<>(resources(Path.of("k8s/base/kustomization.yaml")));
         files.add(Path.of("kafka/strimzi/topics.yaml"));
         files.add(Path.of("kafka/strimzi/user.yaml"));
-        var keda = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012)
-                .getSchema(YAML.readTree(Path.of("src/test/resources/schemas/keda-v1alpha1.schema.json").toFile()));
         for (Path f : files) {
             if (Files.isDirectory(f)) continue;
             for (JsonNode doc : documents(f)) {
-                String type = doc.path("apiVersion").asText() + "/" + doc.path("kind").asText();
-                String id = f + " " + type + " " + doc.path("metadata").path("name").asText();
-                if (type.startsWith("keda.sh/")) {
-                    var errors = keda.validate(doc);
-                    assertTrue(errors.isEmpty(), id + ": " + errors);
-                    out.put(id, doc);
-                    continue;
-                }
-                Class<?> cls = TYPES.get(type);
-                assertNotNull(cls, id + ": no API model for " + type);
-                Object typed = YAML.treeToValue(doc, cls);
-                List<String> unknown = new ArrayList<>();
-                unknownFields(typed, "", unknown, new IdentityHashMap<>());
-                assertTrue(unknown.isEmpty(), id + ": fields the API does not have: " + unknown);
-                out.put(id, typed);
+                String id = f + " " + doc.path("apiVersion").asText() + "/" + doc.path("kind").asText() + " " + doc.path("metadata").path("name").asText();
+                out.put(id, typed(doc, id));
             }
         }
         return out;
+    }
+
+    /**
+     * One manifest checked against its API: the KEDA JSON Schema, else its Fabric8/Strimzi model with no unknown
+     * field. Returns the typed object (the tree for KEDA).
+     */
+    static Object typed(JsonNode doc, String id) throws Exception {
+        String type = doc.path("apiVersion").asText() + "/" + doc.path("kind").asText();
+        if (type.startsWith("keda.sh/")) {
+            var keda = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012)
+                    .getSchema(YAML.readTree(Path.of("src/test/resources/schemas/keda-v1alpha1.schema.json").toFile()));
+            var errors = keda.validate(doc);
+            assertTrue(errors.isEmpty(), id + ": " + errors);
+            return doc;
+        }
+        Class<?> cls = TYPES.get(type);
+        assertNotNull(cls, id + ": no API model for " + type);
+        Object typed = YAML.treeToValue(doc, cls);
+        List<String> unknown = new ArrayList<>();
+        unknownFields(typed, "", unknown, new IdentityHashMap<>());
+        assertTrue(unknown.isEmpty(), id + ": fields the API does not have: " + unknown);
+        return typed;
     }
 
     /** Fabric8 and Strimzi keep unknown fields in additionalProperties: any there is a mistake in the manifest. */
@@ -260,9 +268,10 @@ class K8sManifestsTest {
         assertTrue(grace >= preStop + drain + 10, "grace " + grace + " < preStop " + preStop + " + drain " + drain + " + 10");
 
         // mounted configuration exists and is what the application reads
-        JsonNode kustomization = YAML.readTree(Path.of("k8s/base/kustomization.yaml").toFile());
         Set<String> generated = new java.util.HashSet<>();
-        kustomization.path("configMapGenerator").forEach(g -> generated.add(g.get("name").asText()));
+        List<Path> kustomizations = new ArrayList<>(List.of(Path.of("k8s/base/kustomization.yaml")));
+        for (Path r : resources(Path.of("k8s/base/kustomization.yaml"))) if (Files.isDirectory(r)) kustomizations.add(r.resolve("kustomization.yaml"));
+        for (Path k : kustomizations) YAML.readTree(k.toFile()).path("configMapGenerator").forEach(g -> generated.add(g.get("name").asText()));
         deployment.getSpec().getTemplate().getSpec().getVolumes().stream().filter(v -> v.getConfigMap() != null)
                 .forEach(v -> assertTrue(generated.contains(v.getConfigMap().getName()), v.getConfigMap().getName()));
         assertTrue(c.getEnvFrom().stream().allMatch(e -> generated.contains(e.getConfigMapRef().getName())));
@@ -272,6 +281,7 @@ class K8sManifestsTest {
         assertEquals(mounts.get("catalog") + "/catalog.json", env.get("MEMBRANE_ADAPTERS_CATALOG"));
         assertTrue(env.get("MEMBRANE_KAFKA_CLIENT_PROPERTIES_FILE").startsWith(mounts.get("kafka-credentials") + "/"));
         assertTrue(env.get("MEMBRANE_MODELS_SD15").startsWith(mounts.get("models") + "/"));
+        assertTrue(env.get("MEMBRANE_MODELS_SD15_CLASSIFIER").startsWith(mounts.get("models") + "/"), "the output classifier lives on the models volume");
         assertTrue(env.get("MEMBRANE_ADAPTERS_DIR").startsWith(mounts.get("models") + "/"));
         DeviceChoice.parse(env.get("MEMBRANE_DEVICE"));
         // the shipped policy is valid against the shipped catalog
