@@ -16,6 +16,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
+import org.eclipse.microprofile.config.ConfigProvider;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import dev.membrane.MembraneException;
@@ -31,6 +32,7 @@ import dev.membrane.gateway.BudgetedCapacity;
 import dev.membrane.gateway.GatewayMetrics;
 import dev.membrane.gateway.admission.Admission;
 import dev.membrane.gateway.kafka.KafkaClients;
+import dev.membrane.gateway.kafka.MeteredKafkaClients;
 import dev.membrane.serving.memory.MachineMemory;
 import dev.membrane.serving.memory.MemoryModel;
 import dev.membrane.gateway.GatewaySettings;
@@ -122,7 +124,8 @@ public class ServeCommand implements Callable<Integer> {
         PolicyStore policies = PolicyStore.open(policyFile, catalog, classifierCards(models), classifierFailures);
 
         EmbeddedKafka embedded = null;
-        String bootstrap = config.kafka().bootstrapServers().orElse(null);
+        String bootstrap = KafkaBootstrap.resolve(ConfigProvider.getConfig().getOptionalValue(KafkaBootstrap.QUARKUS_KEY, String.class),
+                config.kafka().bootstrapServers()).orElse(null);
         var topics = config.topics();
         if (bootstrap == null) {
             embedded = EmbeddedKafka.start(data.resolve("kafka"), config.kafka().embeddedPort());
@@ -133,7 +136,7 @@ public class ServeCommand implements Callable<Integer> {
         }
         GatewaySettings settings = GatewayComposition.settings(config, bootstrap, limits(modelDirs, defaultModel), kafkaClientProperties());
         KafkaGateway gateway = new KafkaGateway(settings, models, capacities(models, settings), policies,
-                new GatewayMetrics(registry), KafkaClients.real());
+                new GatewayMetrics(registry), new MeteredKafkaClients(KafkaClients.real(), registry));
         gateway.start();
         state.serving(gateway, policies);
         ScheduledExecutorService reload = Executors.newSingleThreadScheduledExecutor(r -> {

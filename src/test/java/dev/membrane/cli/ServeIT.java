@@ -230,6 +230,10 @@ class ServeIT {
                     HttpResponse.BodyHandlers.ofString()).body();
             assertTrue(metrics.lines().anyMatch(l -> l.startsWith("membrane_output_check_total{") && l.contains("action=\"block\"")
                     && l.contains("label=\"always\"") && l.endsWith(" 2.0")), metrics.lines().filter(l -> l.contains("output_check")).toList().toString());
+            // the Kafka clients' own metrics, per role
+            assertTrue(metrics.lines().anyMatch(l -> l.startsWith("kafka_consumer_") && l.contains("membrane_client=\"requests-consumer\"")),
+                    metrics.lines().filter(l -> l.startsWith("kafka_")).limit(5).toList().toString());
+            assertTrue(metrics.lines().anyMatch(l -> l.startsWith("kafka_producer_") && l.contains("membrane_client=\"transactional-producer\"")));
         } finally {
             stop(p);
         }
