@@ -217,6 +217,22 @@ public interface MembraneConfig {
         Optional<Path> dir();
     }
 
+    Admin admin();
+
+    interface Admin {
+        /** The admin API's bearer token; unset, with no token-file: the API answers 404. */
+        Optional<String> token();
+
+        /** A file holding the token (a mounted Secret); its surrounding whitespace is ignored. */
+        @WithName("token-file")
+        Optional<Path> tokenFile();
+
+        /** Largest request body the admin API reads. */
+        @WithName("max-body-bytes")
+        @WithDefault("65536")
+        int maxBodyBytes();
+    }
+
     interface PolicyConfig {
         /** The policy YAML; absent: a demo policy (every tenant gets every catalog adapter) under data-dir. */
         Optional<Path> file();

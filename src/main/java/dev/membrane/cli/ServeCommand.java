@@ -138,7 +138,8 @@ public class ServeCommand implements Callable<Integer> {
         KafkaGateway gateway = new KafkaGateway(settings, models, capacities(models, settings), policies,
                 new GatewayMetrics(registry), new MeteredKafkaClients(KafkaClients.real(), registry));
         gateway.start();
-        state.serving(gateway, policies);
+        state.serving(gateway, policies, new GatewayState.Admin(adminToken(), config.admin().maxBodyBytes(), Map.copyOf(models),
+                settings.limits(), catalog, policyFile.toString()));
         ScheduledExecutorService reload = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "membrane-policy-reload");
             t.setDaemon(true);
@@ -162,6 +163,18 @@ public class ServeCommand implements Callable<Integer> {
         if (embedded != null) embedded.close();
         LOG.info("stopped: every session closed");
         return 0;
+    }
+
+    /** The admin API's token: {@code membrane.admin.token}, else the token file's content, else null (the API is off). */
+    private String adminToken() throws java.io.IOException {
+        var a = config.admin();
+        if (a.token().isPresent() && !a.token().get().isBlank()) return a.token().get().strip();
+        if (a.tokenFile().isPresent()) {
+            String t = Files.readString(a.tokenFile().get()).strip();
+            if (t.isEmpty()) throw new MembraneException(a.tokenFile().get() + ": membrane.admin.token-file is empty");
+            return t;
+        }
+        return null;
     }
 
     /** The loaded output classifiers by id; one id naming two different graphs is refused. */

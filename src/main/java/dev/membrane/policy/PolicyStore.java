@@ -147,6 +147,11 @@ public final class PolicyStore {
         return l.decisions().get(p.id());
     }
 
+    /** The decision precomputed for one policy of the document in force. */
+    public PolicyDecision decision(String policyId) {
+        return current.decisions().get(policyId);
+    }
+
     public PolicyDocument document() {
         return current.document();
     }

@@ -83,6 +83,19 @@ public final class AdapterPipeline {
         file.match(layout.adapterSites());
     }
 
+    /**
+     * Facilitated Transport's scores of {@code adapters} for {@code prompt}, exactly as generation would compute
+     * them (same encoder, same ids), without generating: what a policy preview reports.
+     */
+    public List<Applied> score(String prompt, List<AdapterRequest> adapters) {
+        var encoder = pipeline.promptEncoder();
+        int[][] ids = encoder.tokenize(List.of(prompt));
+        float[] embedding = adapters.isEmpty() ? null : encoder.encodeIds(ids).row(0);
+        List<Applied> out = new ArrayList<>();
+        for (AdapterRequest a : adapters) out.add(new Applied(a.file(), transport.score(a.file(), a.transport(), embedding, ids[0])));
+        return out;
+    }
+
     public Result generate(GenerationRequest request, List<ImageStack> stacks) {
         if (stacks.size() != request.images().size()) throw new IllegalArgumentException("one stack per image");
         stacks.forEach(s -> s.adapters().forEach(a -> validate(a.file())));

@@ -72,6 +72,48 @@ class ServeIT {
         throw new AssertionError("never ready: " + Files.readString(dir.resolve("serve.log")));
     }
 
+    private static final String ADMIN_TOKEN = "t0ken-for-serve-it";
+
+    private static HttpResponse<String> api(HttpClient http, int port, String method, String path, String token, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+                .header("Content-Type", "application/json");
+        if (token != null) b.header("Authorization", "Bearer " + token);
+        // HTTP/1.1: an over-limit body is answered 413 and the connection closed, which an h2c upgrade reports as GOAWAY
+        return HTTP1.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static final HttpClient HTTP1 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+    /** The admin API on the embedded default: 401 without the token or with a wrong one, answers with it. */
+    private static void adminApiAnswersOnlyTheToken(HttpClient http, int port, Path dir) throws Exception {
+        assertEquals(401, api(http, port, "GET", "/api/policies", null, null).statusCode());
+        assertEquals(401, api(http, port, "GET", "/api/policies", "guess-7f3a9", null).statusCode());
+        JsonNode policies = JSON.readTree(api(http, port, "GET", "/api/policies", ADMIN_TOKEN, null).body());
+        assertEquals("demo-shapes-2", policies.get("version").asText(), policies.toString());
+        assertTrue(policies.get("policies").findValuesAsText("id").contains("no-circles"));
+        JsonNode models = JSON.readTree(api(http, port, "GET", "/api/models", ADMIN_TOKEN, null).body());
+        assertEquals("shapes", models.get(0).get("id").asText());
+        assertEquals("shapes-concepts", models.get(0).get("classifier").get("id").asText());
+        JsonNode adapters = JSON.readTree(api(http, port, "GET", "/api/adapters", ADMIN_TOKEN, null).body());
+        for (JsonNode a : adapters) if (a.get("id").asText().startsWith("shapes-")) assertTrue(a.get("verified").asBoolean(), a.toString());
+        var preview = api(http, port, "POST", "/api/preview", ADMIN_TOKEN, "{\"tenant\":\"demo\",\"app\":\"kids-app\",\"prompt\":\"a red circle\"}");
+        assertEquals(200, preview.statusCode(), preview.body());
+        JsonNode pv = JSON.readTree(preview.body());
+        assertEquals("no-circles", pv.get("policy").asText());
+        assertEquals("shapes-circle", pv.get("adapters").get(0).get("concept").asText());
+        assertEquals(1.0, pv.get("adapters").get(0).get("st").asDouble(), 1e-9, "the prompt names the concept");
+        assertEquals(2.0, pv.get("adapters").get(0).get("gamma").asDouble(), 1e-9, "factor 2 x max(sf, st)");
+        assertEquals("shapes-concepts", pv.get("outputCheck").get("classifier").asText());
+        assertEquals(400, api(http, port, "POST", "/api/preview", ADMIN_TOKEN, "{\"tenant\":\"demo\"}").statusCode());
+        assertEquals(413, api(http, port, "POST", "/api/preview", ADMIN_TOKEN, "{\"prompt\":\"" + "x".repeat(70_000) + "\"}").statusCode());
+        var openapi = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/openapi")).build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(openapi.body().contains("/api/preview"), openapi.body());
+        String log = Files.readString(dir.resolve("serve.log"));
+        assertTrue(log.contains("admin API: a wrong bearer token for GET /api/policies"), "a refused call is logged");
+        assertTrue(!log.contains("guess-7f3a9") && !log.contains(ADMIN_TOKEN), "without the token");
+    }
+
     /** SIGTERM, and serve must exit within a minute. */
     private static void stop(Process p) throws InterruptedException {
         p.destroy();
@@ -113,11 +155,12 @@ class ServeIT {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("models/shapes/model_index.json")), "the committed shapes model");
         int kafkaPort = freePort();
         int httpPort = freePort();
-        Process p = serve(dir, kafkaPort, httpPort);
+        Process p = serve(dir, kafkaPort, httpPort, "-Dmembrane.admin.token=" + ADMIN_TOKEN);
         HttpClient http = HttpClient.newHttpClient();
         try {
             JsonNode ready = awaitReady(http, httpPort, p, dir);
             assertEquals("demo-shapes-2", ready.get("checks").get(0).get("data").get("policyVersion").asText());
+            adminApiAnswersOnlyTheToken(http, httpPort, dir);
             java.util.Map<String, String> requests = new java.util.LinkedHashMap<>();
             for (String app : List.of("kids-app", "brand-app", "other-app")) {
                 requests.put(app, "{\"requestId\":\"" + app + "\",\"tenant\":\"demo\",\"app\":\"" + app
@@ -264,6 +307,7 @@ class ServeIT {
             }
             assertTrue(ready != null, "never ready: " + Files.readString(dir.resolve("serve.log")));
             assertEquals("demo-1", ready.get("checks").get(0).get("data").get("policyVersion").asText());
+            assertEquals(404, api(http, httpPort, "GET", "/api/policies", "anything", null).statusCode(), "no token configured: no admin API");
 
             produce(kafkaPort, java.util.Map.of("it-1", "{\"requestId\":\"it-1\",\"tenant\":\"t\",\"prompt\":\"a photo of a cat\",\"seed\":3,\"steps\":5}"));
             Properties cp = new Properties();
