@@ -13,6 +13,8 @@ public enum OutputAction {
     /** Not published: status BLOCKED, no image bytes. */
     BLOCK;
 
+    /** As policies and records spell it (and JSON writes it). */
+    @com.fasterxml.jackson.annotation.JsonValue
     public String id() {
         return name().toLowerCase(Locale.ROOT);
     }

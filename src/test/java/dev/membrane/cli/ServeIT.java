@@ -105,6 +105,7 @@ class ServeIT {
         assertEquals(1.0, pv.get("adapters").get(0).get("st").asDouble(), 1e-9, "the prompt names the concept");
         assertEquals(2.0, pv.get("adapters").get(0).get("gamma").asDouble(), 1e-9, "factor 2 x max(sf, st)");
         assertEquals("shapes-concepts", pv.get("outputCheck").get("classifier").asText());
+        assertEquals("block", pv.get("outputCheck").get("rules").get(0).get("action").asText(), "actions as policies spell them");
         assertEquals(400, api(http, port, "POST", "/api/preview", ADMIN_TOKEN, "{\"tenant\":\"demo\"}").statusCode());
         assertEquals(413, api(http, port, "POST", "/api/preview", ADMIN_TOKEN, "{\"prompt\":\"" + "x".repeat(70_000) + "\"}").statusCode());
         var openapi = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/openapi")).build(), HttpResponse.BodyHandlers.ofString());
