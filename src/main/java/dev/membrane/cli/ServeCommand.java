@@ -170,6 +170,11 @@ public class ServeCommand implements Callable<Integer> {
         var a = config.admin();
         if (a.token().isPresent() && !a.token().get().isBlank()) return a.token().get().strip();
         if (a.tokenFile().isPresent()) {
+            if (!Files.exists(a.tokenFile().get())) {
+                // an optional Secret that is not there: the API stays off, which is the safe side
+                LOG.warning("membrane.admin.token-file " + a.tokenFile().get() + " does not exist: the admin API is off");
+                return null;
+            }
             String t = Files.readString(a.tokenFile().get()).strip();
             if (t.isEmpty()) throw new MembraneException(a.tokenFile().get() + ": membrane.admin.token-file is empty");
             return t;

@@ -280,6 +280,7 @@ class K8sManifestsTest {
         assertEquals(mounts.get("policy") + "/policy.yaml", env.get("MEMBRANE_POLICY_FILE"));
         assertEquals(mounts.get("catalog") + "/catalog.json", env.get("MEMBRANE_ADAPTERS_CATALOG"));
         assertTrue(env.get("MEMBRANE_KAFKA_CLIENT_PROPERTIES_FILE").startsWith(mounts.get("kafka-credentials") + "/"));
+        assertEquals(mounts.get("admin-token") + "/token", env.get("MEMBRANE_ADMIN_TOKEN_FILE"));
         assertTrue(env.get("MEMBRANE_MODELS_SD15").startsWith(mounts.get("models") + "/"));
         assertTrue(env.get("MEMBRANE_MODELS_SD15_CLASSIFIER").startsWith(mounts.get("models") + "/"), "the output classifier lives on the models volume");
         assertTrue(env.get("MEMBRANE_ADAPTERS_DIR").startsWith(mounts.get("models") + "/"));
