@@ -306,7 +306,9 @@ public final class KafkaGateway implements AutoCloseable {
             for (Outcome o : committed.published()) {
                 ledger.published(o.input());
                 if (o.request() != null && !(o instanceof Outcome.Duplicate)) {
-                    admission.recent().finished(o.input().partition(), o.requestId(), o instanceof Outcome.Completed, now);
+                    // a blocked request was generated and its result published, as a completed one: a resend is a duplicate
+                    admission.recent().finished(o.input().partition(), o.requestId(),
+                            o instanceof Outcome.Completed || o instanceof Outcome.Blocked, now);
                 }
                 // counted once published: a COMPLETED that never reached the topic is not completed
                 metrics.outcome(o);
