@@ -96,16 +96,21 @@ public class ServeCommand implements Callable<Integer> {
             Files.writeString(policyFile, embeddedModel != null && embeddedModel.isShapes() ? DemoPolicy.shapesYaml(catalog) : DemoPolicy.yaml(catalog));
         }
         Map<String, Path> classifierDirs = new LinkedHashMap<>(entries.classifiers());
+        List<String> classifierFailures = new ArrayList<>();
         if (embeddedModel != null && embeddedModel.isShapes() && !classifierDirs.containsKey(embeddedModel.id())) {
             // the embedded default checks its outputs with its own concept classifier (the demo policy blocks by it)
-            classifierDirs.put(embeddedModel.id(), ConceptOutputClassifier.ensure(embeddedModel.folder().resolve("classifier.onnx"),
-                    data.resolve("classifiers").resolve(ConceptOutputClassifier.ID)));
+            try {
+                classifierDirs.put(embeddedModel.id(), ConceptOutputClassifier.ensure(embeddedModel.folder().resolve("classifier.onnx"),
+                        data.resolve("classifiers").resolve(ConceptOutputClassifier.ID)));
+            } catch (MembraneException e) {
+                LOG.severe("the embedded default serves without its output classifier: " + e.getMessage());
+                classifierFailures.add(ConceptOutputClassifier.ID + ": " + e.getMessage());
+            }
         }
         for (String id : classifierDirs.keySet()) {
             if (!modelDirs.containsKey(id)) throw new MembraneException("membrane.models." + id + ".classifier names no served model (served: " + modelDirs.keySet() + ")");
         }
         Map<String, ServedModel> models = new LinkedHashMap<>();
-        List<String> classifierFailures = new ArrayList<>();
         for (var e : modelDirs.entrySet()) {
             Path classifierDir = classifierDirs.get(e.getKey());
             LOG.info("loading model '" + e.getKey() + "' from " + e.getValue() + (classifierDir == null ? "" : " with output classifier " + classifierDir));
@@ -153,6 +158,8 @@ public class ServeCommand implements Callable<Integer> {
         Quarkus.waitForExit();
         LOG.info("stopping: draining in-flight requests");
         reload.shutdownNow();
+        // the admin API must not run a model's session while it closes: turn it off, let previews finish
+        if (!state.stopAdmin(10_000)) LOG.warning("an admin API call was still running after 10 s");
         gateway.close();
         if (!gateway.workersStopped()) {
             // closing sessions under a running worker is the crash this shutdown exists to avoid

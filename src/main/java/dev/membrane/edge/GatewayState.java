@@ -37,13 +37,38 @@ public class GatewayState {
     }
 
     public void serving(KafkaGateway gateway, PolicyStore policies, Admin admin) {
-        this.admin = admin;
         serving(gateway, policies);
+        // last: a call that sees the admin view sees the policies too
+        this.admin = admin;
     }
 
-    /** Null until serving (and the API answers 404 then, as without a token). */
+    /** Null until serving and after {@link #stopAdmin} (the API answers 404 then, as without a token). */
     public Admin admin() {
         return admin;
+    }
+
+    private final java.util.concurrent.atomic.AtomicInteger adminCalls = new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * Runs an admin call that uses model sessions, or returns null when the API is off; {@link #stopAdmin} waits for
+     * the calls in flight before the sessions close.
+     */
+    public <T> T withModels(java.util.function.Function<Admin, T> call) {
+        adminCalls.incrementAndGet();
+        try {
+            Admin a = admin;
+            return a == null ? null : call.apply(a);
+        } finally {
+            adminCalls.decrementAndGet();
+        }
+    }
+
+    /** Turns the admin API off and waits up to {@code timeoutMs} for calls in flight; whether none is left. */
+    public boolean stopAdmin(long timeoutMs) throws InterruptedException {
+        admin = null;
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        while (adminCalls.get() > 0 && System.currentTimeMillis() < deadline) Thread.sleep(20);
+        return adminCalls.get() == 0;
     }
 
     public KafkaGateway gateway() {

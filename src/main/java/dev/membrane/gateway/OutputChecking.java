@@ -31,6 +31,17 @@ final class OutputChecking {
 
     static Outcome apply(Outcome whole, ServedModel model, GatewayMetrics metrics) {
         if (!(whole instanceof Outcome.Completed c)) return whole;
+        try {
+            return check(c, model, metrics);
+        } catch (RuntimeException e) {
+            // whatever went wrong, the images stay unpublished and the batch's other requests go on
+            LOG.warning(c.input().position() + ": output check failed: " + e);
+            return Outcomes.checkFailed(c, "output check failed: " + e.getMessage());
+        }
+    }
+
+    private static Outcome check(Outcome.Completed c, ServedModel model, GatewayMetrics metrics) {
+        Outcome whole = c;
         OutputCheck check = c.decision().policy().outputCheck();
         if (check == null) return whole;
         ImageClassifier classifier = model.classifier();
@@ -46,6 +57,9 @@ final class OutputChecking {
         } catch (RuntimeException e) {
             LOG.warning(c.input().position() + ": output check failed: " + e.getMessage());
             return Outcomes.checkFailed(c, "output check failed: " + e.getMessage());
+        }
+        if (scores.size() != c.images().size()) {
+            return Outcomes.checkFailed(c, "the classifier scored " + scores.size() + " of " + c.images().size() + " images");
         }
         double ms = (System.nanoTime() - t0) / 1e6;
         List<OutputCheck.Verdict> verdicts = new ArrayList<>();

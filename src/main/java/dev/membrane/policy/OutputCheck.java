@@ -65,6 +65,7 @@ public record OutputCheck(String classifier, String sha256, List<Rule> rules) {
     static OutputCheck fromJson(String where, JsonNode n) {
         String w = where + ": outputCheck";
         if (!n.isObject()) throw new MembraneException(w + " must be a mapping");
+        Keys.only(w, n, "classifier", "sha256", "rules");
         String classifier = n.path("classifier").asText("");
         if (classifier.isBlank()) throw new MembraneException(w + " needs 'classifier' (a classifier's id)");
         String sha = n.hasNonNull("sha256") ? n.get("sha256").asText() : null;
@@ -75,6 +76,8 @@ public record OutputCheck(String classifier, String sha256, List<Rule> rules) {
         for (Iterator<Map.Entry<String, JsonNode>> it = rs.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             String rw = w + " rule '" + e.getKey() + "'";
+            if (!e.getValue().isObject()) throw new MembraneException(rw + " must be {threshold, action}");
+            Keys.only(rw, e.getValue(), "threshold", "action");
             JsonNode t = e.getValue().path("threshold");
             if (!t.isNumber() || t.asDouble() < 0 || t.asDouble() > 1) throw new MembraneException(rw + ": threshold must be a number in [0, 1]");
             rules.add(new Rule(e.getKey(), t.asDouble(), OutputAction.parse(rw, e.getValue().path("action").asText(""))));

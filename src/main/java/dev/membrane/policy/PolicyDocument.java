@@ -120,7 +120,11 @@ public final class PolicyDocument {
             Transport t = c.has("transport") ? Transport.fromJson(where, c.get("transport")) : catalog.get(conceptId).transport();
             rules.add(new ConceptRule(conceptId, t));
         }
-        OutputCheck output = n.hasNonNull("outputCheck") ? OutputCheck.fromJson(where, n.get("outputCheck")) : null;
+        Keys.only(where, n, "stacking", "storePrompts", "concepts", "promptCheck", "outputCheck");
+        // a check written but empty must not read as "no check"
+        if (n.has("outputCheck") && n.get("outputCheck").isNull()) throw new MembraneException(where + ": outputCheck is empty");
+        if (n.has("promptCheck") && n.get("promptCheck").isNull()) throw new MembraneException(where + ": promptCheck is empty");
+        OutputCheck output = n.has("outputCheck") ? OutputCheck.fromJson(where, n.get("outputCheck")) : null;
         return new Policy(id, version, sha, List.copyOf(rules), stacking, n.path("storePrompts").asBoolean(false),
                 PromptCheck.fromJson(where, n.get("promptCheck")), output);
     }

@@ -32,19 +32,32 @@ public record PromptCheck(List<String> terms, List<Pattern> patterns) {
     /** What matched ("term 'gore'", "pattern 'n[u4]de'"), or empty. */
     public Optional<String> match(String prompt) {
         if (terms.isEmpty() && patterns.isEmpty()) return Optional.empty();
-        String clean = ClipTokenizer.cleanText(prompt);
+        String clean = forMatching(prompt);
         for (String t : terms) if (word(t).matcher(clean).find()) return Optional.of("term '" + t + "'");
         for (Pattern p : patterns) if (p.matcher(clean).find()) return Optional.of("pattern '" + p.pattern() + "'");
         return Optional.empty();
+    }
+
+    /**
+     * The cleaned prompt, further folded for matching only: NFKC (full-width and compatibility letters to their
+     * plain forms) and format characters (zero-width spaces, joiners) removed, so they cannot split a term.
+     */
+    static String forMatching(String prompt) {
+        String folded = java.text.Normalizer.normalize(ClipTokenizer.cleanText(prompt), java.text.Normalizer.Form.NFKC);
+        return folded.replaceAll("\\p{Cf}", "").toLowerCase(java.util.Locale.ROOT);
     }
 
     static PromptCheck fromJson(String where, JsonNode n) {
         String w = where + ": promptCheck";
         if (n == null || n.isMissingNode() || n.isNull()) return NONE;
         if (!n.isObject()) throw new MembraneException(w + " must be a mapping");
+        Keys.only(w, n, "terms", "patterns");
+        for (String list : new String[] {"terms", "patterns"}) {
+            if (n.has(list) && !n.get(list).isArray()) throw new MembraneException(w + ": '" + list + "' must be a list");
+        }
         List<String> terms = new ArrayList<>();
         for (JsonNode t : n.path("terms")) {
-            String clean = ClipTokenizer.cleanText(t.asText(""));
+            String clean = forMatching(t.asText(""));
             if (clean.isBlank()) throw new MembraneException(w + ": a term is empty");
             terms.add(clean);
         }

@@ -54,6 +54,9 @@ public record ClassifierCard(String id, List<String> labels, Input input, String
             ClassifierCard card = JSON.readValue(file.toFile(), ClassifierCard.class);
             if (card.id() == null || card.id().isBlank()) throw new MembraneException(file + ": 'id' is required");
             if (card.labels() == null || card.labels().isEmpty()) throw new MembraneException(file + ": 'labels' is required");
+            if (new java.util.HashSet<>(card.labels()).size() != card.labels().size() || card.labels().stream().anyMatch(l -> l.contains(","))) {
+                throw new MembraneException(file + ": labels must be distinct and without commas: " + card.labels());
+            }
             if (card.input() == null || card.input().height() <= 0 || card.input().width() <= 0) {
                 throw new MembraneException(file + ": 'input' needs a height and a width");
             }

@@ -29,6 +29,11 @@ public final class ImageClassifier implements AutoCloseable {
     public static final String OUTPUT = "scores";
     /** Most images per session run: keeps the activations of the larger models within a few hundred MB. */
     public static final int CHUNK = 8;
+    /**
+     * The graph's metadata key holding its labels, comma-joined in score order: the card's labels must equal them,
+     * so the graph's SHA-256 (the pin) covers which score is which label.
+     */
+    public static final String LABELS_KEY = "membrane.output.labels";
 
     private final ClassifierCard card;
     private final ModelSession session;
@@ -41,6 +46,15 @@ public final class ImageClassifier implements AutoCloseable {
         TensorSignature output = session.outputs().get(OUTPUT);
         if (input == null || !input.isFloating() || input.rank() != 4) throw session.unsupported("needs a float input '" + INPUT + "' [batch, H, W, 3]");
         if (output == null) throw session.unsupported("needs an output '" + OUTPUT + "'");
+        String labels = session.customMetadata().get(LABELS_KEY);
+        if (!String.join(",", card.labels()).equals(labels)) {
+            throw session.unsupported("its labels (" + labels + ", metadata " + LABELS_KEY + ") are not its card's " + card.labels());
+        }
+    }
+
+    /** The metadata entry a classifier graph carries for {@code labels}. */
+    public static ai.onnx.proto.OnnxMl.StringStringEntryProto labelsEntry(java.util.List<String> labels) {
+        return ai.onnx.proto.OnnxMl.StringStringEntryProto.newBuilder().setKey(LABELS_KEY).setValue(String.join(",", labels)).build();
     }
 
     /** Opens {@code dir}: its card, the graph verified against the card's SHA-256, the session. */
@@ -56,7 +70,13 @@ public final class ImageClassifier implements AutoCloseable {
         if (!sha.equals(card.modelSha256())) {
             throw new MembraneException(model + ": SHA-256 " + sha + " is not the card's " + card.modelSha256() + " (the file was changed)");
         }
-        return new ImageClassifier(card, runtime.open(model, "classifier " + card.id()));
+        ModelSession session = runtime.open(model, "classifier " + card.id());
+        try {
+            return new ImageClassifier(card, session);
+        } catch (RuntimeException e) {
+            session.close();
+            throw e;
+        }
     }
 
     public ClassifierCard card() {

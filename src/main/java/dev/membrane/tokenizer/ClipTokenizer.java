@@ -66,15 +66,15 @@ public final class ClipTokenizer {
         this.specialTokens = Map.copyOf(specials);
     }
 
-    /**
-     * Loads {@code vocab.json}, {@code merges.txt}, {@code tokenizer_config.json} and, when present,
-     * {@code special_tokens_map.json} from a diffusers {@code tokenizer/} folder.
-     */
     /** The text cleanup CLIP applies before BPE (entities, NFC, whitespace, lower case): what prompt checks match on. */
     public static String cleanText(String text) {
         return ClipTextNormalizer.normalize(text);
     }
 
+    /**
+     * Loads {@code vocab.json}, {@code merges.txt}, {@code tokenizer_config.json} and, when present,
+     * {@code special_tokens_map.json} from a diffusers {@code tokenizer/} folder.
+     */
     public static ClipTokenizer load(Path dir) {
         Map<String, Integer> vocab;
         Path vocabFile = dir.resolve("vocab.json");

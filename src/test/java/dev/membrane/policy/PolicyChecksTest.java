@@ -65,6 +65,15 @@ class PolicyChecksTest {
         assertTrue(e.getMessage().contains("needs 'classifier'"), e.getMessage());
         e = assertThrows(MembraneException.class, () -> only("promptCheck: {patterns: [\"(unclosed\"]}"));
         assertTrue(e.getMessage().contains("not a regular expression"), e.getMessage());
+        // a check written wrongly must never read as no check
+        e = assertThrows(MembraneException.class, () -> only("outputcheck: {classifier: nsfw, rules: {Porn: {threshold: 0.5, action: block}}}"));
+        assertTrue(e.getMessage().contains("unknown key 'outputcheck'"), e.getMessage());
+        e = assertThrows(MembraneException.class, () -> only("outputCheck:"));
+        assertTrue(e.getMessage().contains("outputCheck is empty"), e.getMessage());
+        e = assertThrows(MembraneException.class, () -> only("promptCheck: {terms: gore}"));
+        assertTrue(e.getMessage().contains("'terms' must be a list"), e.getMessage());
+        e = assertThrows(MembraneException.class, () -> only("outputCheck: {classifier: nsfw, rules: {Porn: {threshold: 0.5, action: block, treshold: 0.1}}}"));
+        assertTrue(e.getMessage().contains("unknown key 'treshold'"), e.getMessage());
     }
 
     @Test
@@ -79,6 +88,8 @@ class PolicyChecksTest {
         assertEquals(Optional.of("term 'graphic violence'"), check.match("graphic\n violence"), "whitespace is collapsed");
         assertEquals(Optional.empty(), check.match("gorey details, a gorgeous day"), "a term does not match inside a word");
         assertEquals(Optional.of("pattern 'n[u4]d(e|ity)'"), check.match("a N4DE statue"));
+        assertEquals(Optional.of("term 'gore'"), check.match("a \uff27\uff2f\uff32\uff25 scene"), "full-width letters fold (NFKC)");
+        assertEquals(Optional.of("term 'gore'"), check.match("a go\u200bre scene"), "a zero-width space does not split a term");
         assertEquals(Optional.empty(), check.match("a red circle"));
         assertEquals(Optional.empty(), only("concepts: []").promptCheck().match("gore"), "no check: nothing matches");
     }

@@ -105,6 +105,20 @@ class NsfwjsImportTest {
         assertTrue(e.getMessage().contains("SHA-256"), e.getMessage());
     }
 
+    /** The labels are under the graph's pin: a card whose labels were reordered does not load. */
+    @Test
+    void aCardWithReorderedLabelsIsRefused() throws IOException {
+        Path copy = tmp.resolve("relabelled");
+        Files.createDirectories(copy);
+        Files.copy(mobilenet.resolve("model.onnx"), copy.resolve("model.onnx"));
+        ClassifierCard c = ClassifierCard.read(mobilenet);
+        List<String> swapped = new ArrayList<>(c.labels());
+        java.util.Collections.swap(swapped, 2, 3);
+        new ClassifierCard(c.id(), swapped, c.input(), c.model(), c.modelSha256(), c.source()).write(copy);
+        var e = org.junit.jupiter.api.Assertions.assertThrows(dev.membrane.MembraneException.class, () -> ImageClassifier.open(runtime, copy));
+        assertTrue(e.getMessage().contains("are not its card's"), e.getMessage());
+    }
+
     @Test
     void scoresMatchTheTfjsReference() throws Exception {
         Path data = skimage();

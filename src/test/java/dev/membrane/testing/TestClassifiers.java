@@ -36,7 +36,7 @@ public final class TestClassifiers {
         g.output(ImageClassifier.OUTPUT, TensorProto.DataType.FLOAT, "batch", 2L);
         Files.createDirectories(dir);
         Path model = dir.resolve("model.onnx");
-        GraphBuilder.write(g.build("membrane-test"), model);
+        GraphBuilder.write(g.build("membrane-test").toBuilder().addMetadataProps(ImageClassifier.labelsEntry(List.of(ALWAYS, NEVER))).build(), model);
         new ClassifierCard(ID, List.of(ALWAYS, NEVER), new ClassifierCard.Input(64, 64, "rgb/255", "bilinear-align-corners"), "model.onnx",
                 Hashes.sha256(model), new ClassifierCard.Source("membrane-test", "1", "always", "folder", Hashes.sha256(model), "Apache-2.0"))
                 .write(dir);

@@ -31,9 +31,12 @@ public class AdminAccess {
         GatewayState.Admin admin = state.admin();
         if (admin == null || admin.token() == null) return Optional.of(Response.status(Response.Status.NOT_FOUND).build());
         String header = request.getHeaderString(HttpHeaders.AUTHORIZATION);
-        String given = header != null && header.startsWith("Bearer ") ? header.substring("Bearer ".length()).strip() : null;
+        // the scheme is case-insensitive (RFC 7235)
+        String given = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).strip() : null;
         if (given == null || !MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), admin.token().getBytes(StandardCharsets.UTF_8))) {
-            LOG.warning("admin API: " + (given == null ? "no bearer token" : "a wrong bearer token") + " for " + request.getMethod() + " " + path);
+            // the path is the caller's: no line breaks from it reach the log
+            LOG.warning("admin API: " + (given == null ? "no bearer token" : "a wrong bearer token") + " for " + request.getMethod() + " "
+                    + path.replaceAll("[\\p{Cntrl}]", "?"));
             return Optional.of(Response.status(Response.Status.UNAUTHORIZED).header(HttpHeaders.WWW_AUTHENTICATE, "Bearer realm=\"membrane\"")
                     .entity(AdminErrors.body("a valid bearer token is required")).type("application/json").build());
         }

@@ -125,7 +125,12 @@ public class AdminResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "What a prompt would get under a tenant and app: the policy, each adapter's s_f, s_t and gamma, the prompt check's verdict, or the refusal")
     public Response preview(PreviewRequest body) {
-        GatewayState.Admin admin = admin();
+        Response r = state.withModels(admin -> preview(admin, body));
+        if (r == null) throw new jakarta.ws.rs.NotFoundException();
+        return r;
+    }
+
+    private Response preview(GatewayState.Admin admin, PreviewRequest body) {
         if (body == null || body.prompt() == null || body.prompt().isBlank()) return bad("'prompt' is required");
         if (body.prompt().length() > admin.limits().maxPromptChars()) {
             return bad("'prompt' is longer than " + admin.limits().maxPromptChars() + " characters (membrane.limits.max-prompt-chars)");
@@ -137,6 +142,13 @@ public class AdminResource {
         String policy = d.policy() == null ? null : d.policy().id();
         String version = d.policy() == null ? null : d.policy().version();
         if (d.refused()) return Response.ok(new Preview(policy, version, d.refusal(), null, modelId, List.of(), null)).build();
+        OutputCheck oc = d.policy().outputCheck();
+        String classifierId = model.classifier() == null ? null : model.classifier().card().id();
+        if (oc != null && !oc.classifier().equals(classifierId)) {
+            // as admission refuses it
+            return Response.ok(new Preview(policy, version, "policy '" + policy + "' checks outputs with classifier '" + oc.classifier()
+                    + "', which model '" + modelId + "' does not load", null, modelId, List.of(), null)).build();
+        }
         String blocked = d.policy().promptCheck().match(body.prompt()).orElse(null);
         List<AdapterPipeline.AdapterRequest> requests = d.adapters().stream()
                 .map(a -> new AdapterPipeline.AdapterRequest(a.file(), a.transport())).toList();
@@ -148,7 +160,6 @@ public class AdminResource {
             adapters.add(new AdapterScore(e.id(), e.category(), scores.get(i).file().sha256(), nan(s.sf()), nan(s.st()), s.gamma()));
         }
         Map<String, Object> check = null;
-        OutputCheck oc = d.policy().outputCheck();
         if (oc != null) {
             check = new LinkedHashMap<>();
             check.put("classifier", oc.classifier());

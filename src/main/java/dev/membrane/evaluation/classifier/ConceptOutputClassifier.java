@@ -78,7 +78,7 @@ public final class ConceptOutputClassifier {
         }
         g.addNode(node("Concat", "/wrap/Concat", probabilities, ImageClassifier.OUTPUT, Attr.i("axis", 1)));
         g.addOutput(ValueInfoProto.newBuilder().setName(ImageClassifier.OUTPUT).setType(type("batch", labels().size())));
-        ModelProto model = inner.toBuilder().setGraph(g).setProducerName("membrane").build();
+        ModelProto model = inner.toBuilder().setGraph(g).setProducerName("membrane").addMetadataProps(ImageClassifier.labelsEntry(labels())).build();
         try {
             Files.createDirectories(out);
             Path file = out.resolve("model.onnx");

@@ -14,6 +14,7 @@ import dev.membrane.Hashes;
 import dev.membrane.MembraneException;
 import dev.membrane.onnx.graph.GraphBuilder;
 import dev.membrane.safety.ClassifierCard;
+import dev.membrane.safety.ImageClassifier;
 
 /**
  * {@code classifier import}: an nsfwjs model, from the package tarball or folder, to a classifier folder
@@ -42,7 +43,7 @@ public final class NsfwjsImport {
             Files.createDirectories(out);
             Path model = out.resolve("model.onnx");
             Path tmp = out.resolve("model.onnx.tmp");
-            GraphBuilder.write(converted.model(), tmp);
+            GraphBuilder.write(converted.model().toBuilder().addMetadataProps(ImageClassifier.labelsEntry(labels)).build(), tmp);
             Files.move(tmp, model, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             sha = Hashes.sha256(model);
         } catch (IOException e) {
