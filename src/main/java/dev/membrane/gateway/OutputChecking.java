@@ -53,7 +53,7 @@ final class OutputChecking {
         try {
             List<BufferedImage> decoded = new ArrayList<>();
             for (ImageOut img : c.images()) decoded.add(decode(img));
-            scores = classifier.classify(decoded);
+            scores = classifier.classifyForCheck(decoded);
         } catch (RuntimeException e) {
             LOG.warning(c.input().position() + ": output check failed: " + e.getMessage());
             return Outcomes.checkFailed(c, "output check failed: " + e.getMessage());

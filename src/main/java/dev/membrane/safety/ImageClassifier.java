@@ -117,6 +117,47 @@ public final class ImageClassifier implements AutoCloseable {
         return out;
     }
 
+    /**
+     * What the output check uses: each image classified whole (as {@link #classify}, TF.js's preprocessing) and,
+     * when it is not square, also as square tiles spanning its long side, the score of each label being its highest
+     * over the whole and the tiles. Squashing a wide image to a square input would otherwise hide a concept drawn
+     * in one part of it; taking the maximum can only make a rule fire more often, never less.
+     */
+    public List<Scores> classifyForCheck(List<BufferedImage> images) {
+        List<BufferedImage> all = new ArrayList<>();
+        List<Integer> owner = new ArrayList<>();
+        for (int i = 0; i < images.size(); i++) {
+            all.add(images.get(i));
+            owner.add(i);
+            for (BufferedImage tile : tiles(images.get(i))) {
+                all.add(tile);
+                owner.add(i);
+            }
+        }
+        List<Scores> scored = classify(all);
+        List<Map<String, Double>> max = new ArrayList<>();
+        for (int i = 0; i < images.size(); i++) max.add(new LinkedHashMap<>());
+        for (int k = 0; k < all.size(); k++) {
+            Map<String, Double> m = max.get(owner.get(k));
+            scored.get(k).byLabel().forEach((label, v) -> m.merge(label, v, Math::max));
+        }
+        return max.stream().map(Scores::new).toList();
+    }
+
+    /** Square tiles of side min(w, h) along the long side, evenly placed, first and last at the edges; none if square. */
+    static List<BufferedImage> tiles(BufferedImage image) {
+        int w = image.getWidth(), h = image.getHeight();
+        if (w == h) return List.of();
+        int side = Math.min(w, h), length = Math.max(w, h);
+        int count = (length + side - 1) / side;
+        List<BufferedImage> out = new ArrayList<>();
+        for (int t = 0; t < count; t++) {
+            int offset = count == 1 ? 0 : (int) Math.round((double) t * (length - side) / (count - 1));
+            out.add(w > h ? image.getSubimage(offset, 0, side, side) : image.getSubimage(0, offset, side, side));
+        }
+        return out;
+    }
+
     private float[] run(float[] batch, int n) {
         long[] shape = {n, card.input().height(), card.input().width(), 3};
         return OrtErrors.call(session.file(), "classifying images", () -> {

@@ -59,4 +59,30 @@ class ConceptOutputClassifierTest {
         // reused while its source is unchanged
         assertEquals(dir.resolve("out"), ConceptOutputClassifier.ensure(COMMITTED, dir.resolve("out")));
     }
+
+    /** A circle in one end of a wide image: squashed whole it is no circle, the check's tiles find it. */
+    @Test
+    void theCheckFindsAConceptInOnePartOfAWideImage(@TempDir Path dir) {
+        Assumptions.assumeTrue(Files.exists(COMMITTED), "no committed classifier at " + COMMITTED);
+        OrtRuntime runtime = OrtRuntime.create(RuntimeConfig.cpuDefaults());
+        ConceptOutputClassifier.write(COMMITTED, dir.resolve("out"));
+        ShapesWorld world = new ShapesWorld(Palette.CLASSIC);
+        BufferedImage circle = world.render(new dev.membrane.world.Scene(dev.membrane.world.ShapeKind.CIRCLE, dev.membrane.world.Colour.RED,
+                dev.membrane.world.Background.WHITE, dev.membrane.world.Style.SOLID, 0.6, 0.5, 0.5), 64);
+        BufferedImage wide = new BufferedImage(256, 64, BufferedImage.TYPE_INT_RGB);
+        var g = wide.createGraphics();
+        g.setColor(java.awt.Color.WHITE);
+        g.fillRect(0, 0, 256, 64);
+        g.drawImage(circle, 192, 0, null);
+        g.dispose();
+        try (ImageClassifier c = ImageClassifier.open(runtime, dir.resolve("out"))) {
+            double whole = c.classify(List.of(wide)).get(0).byLabel().get("circle");
+            double checked = c.classifyForCheck(List.of(wide)).get(0).byLabel().get("circle");
+            assertTrue(whole < 0.5, "squashed to 64x64 the circle is no circle: " + whole);
+            assertTrue(checked > 0.5, "the tiles see the circle: " + checked);
+            assertTrue(checked >= whole, "the check is never weaker than the whole image's score");
+            // a square image is classified once, as TF.js would
+            assertEquals(c.classify(List.of(circle)).get(0).byLabel(), c.classifyForCheck(List.of(circle)).get(0).byLabel());
+        }
+    }
 }
