@@ -1,14 +1,11 @@
 package dev.membrane.gateway;
 
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.logging.Logger;
 
-import javax.imageio.ImageIO;
-
+import dev.membrane.evaluation.Images;
 import dev.membrane.gateway.outcome.ImageOut;
 import dev.membrane.gateway.outcome.Outcome;
 import dev.membrane.gateway.outcome.OutputCheckReport;
@@ -41,9 +38,8 @@ final class OutputChecking {
     }
 
     private static Outcome check(Outcome.Completed c, ServedModel model, GatewayMetrics metrics) {
-        Outcome whole = c;
         OutputCheck check = c.decision().policy().outputCheck();
-        if (check == null) return whole;
+        if (check == null) return c;
         ImageClassifier classifier = model.classifier();
         if (classifier == null || !classifier.card().id().equals(check.classifier())) {
             return Outcomes.checkFailed(c, "model '" + model.id() + "' has no classifier '" + check.classifier() + "'");
@@ -52,7 +48,7 @@ final class OutputChecking {
         List<ImageClassifier.Scores> scores;
         try {
             List<BufferedImage> decoded = new ArrayList<>();
-            for (ImageOut img : c.images()) decoded.add(decode(img));
+            for (ImageOut img : c.images()) decoded.add(Images.decodePng(img.png()));
             scores = classifier.classifyForCheck(decoded);
         } catch (RuntimeException e) {
             LOG.warning(c.input().position() + ": output check failed: " + e.getMessage());
@@ -81,15 +77,5 @@ final class OutputChecking {
             return Outcomes.blocked(c, report, "output check blocked " + why);
         }
         return Outcomes.checked(c, report);
-    }
-
-    private static BufferedImage decode(ImageOut img) {
-        try {
-            BufferedImage b = ImageIO.read(new ByteArrayInputStream(img.png()));
-            if (b == null) throw new IllegalStateException("an image is not a readable PNG");
-            return b;
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot decode an image (" + e.getMessage() + ")", e);
-        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.membrane.safety.tfjs;
 
+import ai.onnxruntime.platform.Fp16Conversions;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.LinkedHashMap;
@@ -58,7 +59,7 @@ final class ManifestWeights {
                         case "float32" -> buf.getFloat();
                         case "uint8" -> (float) ((buf.get() & 0xff) * scale + min);
                         case "uint16" -> (float) ((buf.getShort() & 0xffff) * scale + min);
-                        default -> halfToFloat(buf.getShort());
+                        default -> Fp16Conversions.fp16ToFloat(buf.getShort());
                     };
                 }
                 if (out.put(name, new Tensor(shape, values)) != null) throw new MembraneException(source + ": weight " + name + " appears twice");
@@ -66,19 +67,5 @@ final class ManifestWeights {
         }
         if (buf.hasRemaining()) throw new MembraneException(source + ": " + buf.remaining() + " bytes of the shards belong to no weight");
         return out;
-    }
-
-    /** IEEE 754 binary16 to float (Java 17 has no {@code Float.float16ToFloat}). */
-    static float halfToFloat(short bits) {
-        int h = bits & 0xffff;
-        int sign = (h & 0x8000) << 16;
-        int exponent = (h >>> 10) & 0x1f;
-        int mantissa = h & 0x3ff;
-        if (exponent == 0x1f) return Float.intBitsToFloat(sign | 0x7f800000 | (mantissa << 13));
-        if (exponent == 0) {
-            float v = mantissa * 0x1p-24f;
-            return sign == 0 ? v : -v;
-        }
-        return Float.intBitsToFloat(sign | ((exponent + 112) << 23) | (mantissa << 13));
     }
 }

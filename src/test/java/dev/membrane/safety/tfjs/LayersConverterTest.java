@@ -143,10 +143,10 @@ class LayersConverterTest {
 
     @Test
     void halfPrecisionDecodes() {
-        assertEquals(1.0f, ManifestWeights.halfToFloat((short) 0x3c00));
-        assertEquals(-2.0f, ManifestWeights.halfToFloat((short) 0xc000));
-        assertEquals(5.9604645e-8f, ManifestWeights.halfToFloat((short) 0x0001));
-        assertArrayEquals(new float[] {65504f}, new float[] {ManifestWeights.halfToFloat((short) 0x7bff)});
+        assertEquals(1.0f, ai.onnxruntime.platform.Fp16Conversions.fp16ToFloat((short) 0x3c00));
+        assertEquals(-2.0f, ai.onnxruntime.platform.Fp16Conversions.fp16ToFloat((short) 0xc000));
+        assertEquals(5.9604645e-8f, ai.onnxruntime.platform.Fp16Conversions.fp16ToFloat((short) 0x0001));
+        assertArrayEquals(new float[] {65504f}, new float[] {ai.onnxruntime.platform.Fp16Conversions.fp16ToFloat((short) 0x7bff)});
     }
 
     // ---- the model under construction ----
@@ -199,7 +199,7 @@ class LayersConverterTest {
             for (int i = 0; i < n; i++) {
                 short h = toHalf((float) v[i]);
                 b.putShort(h);
-                v[i] = ManifestWeights.halfToFloat(h);
+                v[i] = ai.onnxruntime.platform.Fp16Conversions.fp16ToFloat(h);
             }
         }
         weightBytes.write(b.array(), 0, b.position());
