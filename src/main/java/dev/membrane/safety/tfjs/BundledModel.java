@@ -32,13 +32,15 @@ import dev.membrane.MembraneException;
  * @param sourceKind     "tarball" or "folder"
  * @param modelJson      the model.json object
  * @param weightData     the shards' bytes, concatenated in manifest order
+ * @param labels         the classes in score order, from the package's {@code NSFW_CLASSES}
  */
 public record BundledModel(String name, String packageName, String packageVersion, String sourceSha256, String sourceKind,
-                           JsonNode modelJson, byte[] weightData) {
+                           JsonNode modelJson, byte[] weightData, List<String> labels) {
 
     /** The nsfwjs Layers models this import knows (mobilenet_v2_mid is a graph model, not Layers). */
     public static final List<String> MODELS = List.of("mobilenet_v2", "inception_v3");
 
+    private static final String CLASSES = "dist/esm/nsfw_classes.js";
     private static final Pattern MODULE_VALUE = Pattern.compile("\\{1:\\[function\\(([\\w$]+),([\\w$]+),([\\w$]+)\\)\\{\\2\\.exports=");
 
     public static BundledModel read(Path source, String name) {
@@ -47,7 +49,8 @@ public record BundledModel(String name, String packageName, String packageVersio
             throw new MembraneException("unknown nsfwjs model '" + name + "' (known: " + String.join(", ", MODELS) + ")");
         }
         String folder = "dist/models/" + model + "/";
-        Map<String, byte[]> files = PackageFiles.read(source, p -> p.equals("package.json") || p.startsWith(folder));
+        // one pass over the tarball: the package's identity, its class labels, the model's files
+        Map<String, byte[]> files = PackageFiles.read(source, p -> p.equals("package.json") || p.equals(CLASSES) || p.startsWith(folder));
         byte[] pkg = files.get("package.json");
         if (pkg == null) throw new MembraneException(source + ": no package.json");
         JsonNode pkgJson;
@@ -77,9 +80,27 @@ public record BundledModel(String name, String packageName, String packageVersio
                 weights.writeBytes(Base64.getDecoder().decode(value.asText()));
             }
         }
-        String kind = java.nio.file.Files.isDirectory(source) ? "folder" : "tarball";
+        String kind = Files.isDirectory(source) ? "folder" : "tarball";
         String sha = kind.equals("tarball") ? fileSha(source) : concatenatedSha(ownFiles);
-        return new BundledModel(model, packageName, pkgJson.path("version").asText(""), sha, kind, modelJson, weights.toByteArray());
+        return new BundledModel(model, packageName, pkgJson.path("version").asText(""), sha, kind, modelJson, weights.toByteArray(),
+                labels(source, files.get(CLASSES)));
+    }
+
+    /** {@code NSFW_CLASSES}: index → label, read as data from the package's module. */
+    private static List<String> labels(Path source, byte[] js) {
+        if (js == null) throw new MembraneException(source + ": no " + CLASSES + " (the class labels)");
+        String text = new String(js, StandardCharsets.UTF_8);
+        int at = text.indexOf("NSFW_CLASSES");
+        int brace = at < 0 ? -1 : text.indexOf('{', at);
+        if (brace < 0) throw new MembraneException(source + ": " + CLASSES + " does not define NSFW_CLASSES");
+        JsonNode classes = JsLiteral.parse(text, brace, CLASSES);
+        List<String> labels = new ArrayList<>();
+        for (int i = 0; i < classes.size(); i++) {
+            JsonNode l = classes.get(Integer.toString(i));
+            if (l == null || !l.isTextual()) throw new MembraneException(source + ": NSFW_CLASSES has no label " + i);
+            labels.add(l.asText());
+        }
+        return List.copyOf(labels);
     }
 
     /** The literal a browserify bundle's module 1 assigns to its exports. */

@@ -4,11 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-
-import com.fasterxml.jackson.databind.JsonNode;
 
 import dev.membrane.Hashes;
 import dev.membrane.MembraneException;
@@ -18,11 +14,9 @@ import dev.membrane.safety.ImageClassifier;
 
 /**
  * {@code classifier import}: an nsfwjs model, from the package tarball or folder, to a classifier folder
- * ({@code model.onnx} and {@code classifier.json}). The labels come from the package's own {@code NSFW_CLASSES}.
+ * ({@code model.onnx} and {@code classifier.json}), labelled with the package's own {@code NSFW_CLASSES}.
  */
 public final class NsfwjsImport {
-    private static final String CLASSES = "dist/esm/nsfw_classes.js";
-
     private NsfwjsImport() {
     }
 
@@ -30,7 +24,7 @@ public final class NsfwjsImport {
     public static ClassifierCard run(Path source, String modelName, String id, Path out) {
         long t0 = System.nanoTime();
         BundledModel bundled = BundledModel.read(source, modelName);
-        List<String> labels = labels(source);
+        List<String> labels = bundled.labels();
         System.err.printf("read %s %s model %s: %d weight bytes, %d labels (%.1f s)%n", bundled.packageName(), bundled.packageVersion(),
                 bundled.name(), bundled.weightData().length, labels.size(), (System.nanoTime() - t0) / 1e9);
         LayersConverter.Converted converted = LayersConverter.convert(bundled.modelJson(), bundled.weightData(), source + " " + bundled.name());
@@ -57,24 +51,5 @@ public final class NsfwjsImport {
         System.err.printf("wrote %s (%dx%d input, %s) in %.1f s%n", out, converted.width(), converted.height(), String.join(", ", labels),
                 (System.nanoTime() - t0) / 1e9);
         return card;
-    }
-
-    /** {@code NSFW_CLASSES}: index → label, read as data from the package's module. */
-    static List<String> labels(Path source) {
-        Map<String, byte[]> files = PackageFiles.read(source, CLASSES::equals);
-        byte[] js = files.get(CLASSES);
-        if (js == null) throw new MembraneException(source + ": no " + CLASSES + " (the class labels)");
-        String text = new String(js, java.nio.charset.StandardCharsets.UTF_8);
-        int at = text.indexOf("NSFW_CLASSES");
-        int brace = at < 0 ? -1 : text.indexOf('{', at);
-        if (brace < 0) throw new MembraneException(source + ": " + CLASSES + " does not define NSFW_CLASSES");
-        JsonNode classes = JsLiteral.parse(text, brace, CLASSES);
-        List<String> labels = new ArrayList<>();
-        for (int i = 0; i < classes.size(); i++) {
-            JsonNode l = classes.get(Integer.toString(i));
-            if (l == null || !l.isTextual()) throw new MembraneException(source + ": NSFW_CLASSES has no label " + i);
-            labels.add(l.asText());
-        }
-        return labels;
     }
 }
