@@ -199,9 +199,11 @@ class KafkaGatewayMockTest {
         assertTrue(kafka.committed("dlq").isEmpty());
     }
 
-    /** A blocked request's result is published like a completed one's: a resend of its id is a duplicate, not a second run. */
-    @Test
-    void aBlockedRequestResentIsADuplicate(@TempDir Path dir) throws Exception {
+    /**
+     * Starts the gateway on {@code model} under one policy that blocks on the test classifier's always-firing label,
+     * that classifier's card loaded (by {@code model} or, for the store, by another model).
+     */
+    private void startChecked(Path dir, ServedModel model, dev.membrane.safety.ClassifierCard card) throws Exception {
         RequestLimits limits = new RequestLimits(500, 256, 256 * 256, 50, 4, 64, 4, 7.5, 30, "ddim", "tiny", Set.of("tiny"));
         GatewaySettings s = GatewaySettings.builder("mock:9092", TOPICS, limits).instanceId("mock").maxBatchWaitMs(0).build();
         Path policy = dir.resolve("policy.yaml");
@@ -211,15 +213,20 @@ class KafkaGatewayMockTest {
                 policies:
                   checked: {concepts: [], outputCheck: {classifier: test-always, rules: {always: {threshold: 0.5, action: block}}}}
                 """);
+        var policies = dev.membrane.policy.PolicyStore.open(policy, AdapterCatalog.load(Path.of("adapters/catalog.json")), Map.of(card.id(), card));
+        gateway = new KafkaGateway(s, Map.of("tiny", model), ServedModel.unbudgeted(Map.of("tiny", model), 8), policies,
+                new GatewayMetrics(registry), kafka);
+        gateway.start();
+    }
+
+    /** A blocked request's result is published like a completed one's: a resend of its id is a duplicate, not a second run. */
+    @Test
+    void aBlockedRequestResentIsADuplicate(@TempDir Path dir) throws Exception {
         var classifier = dev.membrane.safety.ImageClassifier.open(dev.membrane.testing.TinyModel.runtime(),
                 dev.membrane.testing.TestClassifiers.alwaysFiring(dir.resolve("classifier")));
         ServedModel checked = ServedModel.open("tiny", dev.membrane.testing.TinyModel.dir(), classifier, dev.membrane.testing.TinyModel.runtime(), 8);
-        var policies = dev.membrane.policy.PolicyStore.open(policy, AdapterCatalog.load(Path.of("adapters/catalog.json")),
-                Map.of(classifier.card().id(), classifier.card()));
-        gateway = new KafkaGateway(s, Map.of("tiny", checked), ServedModel.unbudgeted(Map.of("tiny", checked), 8), policies,
-                new GatewayMetrics(registry), kafka);
-        gateway.start();
         try {
+            startChecked(dir, checked, classifier.card());
             kafka.assign(0);
             kafka.add(0, 0, "b", request("b", 1));
             await(() -> json("results").size() == 1, "the first result");
@@ -229,7 +236,7 @@ class KafkaGatewayMockTest {
             assertEquals(1, json("results").size(), "one result for the id");
             assertEquals(List.of("BLOCKED", "DUPLICATE"), json("audit").stream().map(a -> a.get("status").asText()).toList());
         } finally {
-            gateway.closeAbruptly();
+            if (gateway != null) gateway.closeAbruptly();
             gateway = null;
             checked.close();
         }
@@ -238,21 +245,9 @@ class KafkaGatewayMockTest {
     /** Fail closed: a policy whose output classifier the request's model does not load never generates. */
     @Test
     void aPolicyCheckingWithAClassifierTheModelLacksIsRefusedBeforeGeneration(@TempDir Path dir) throws Exception {
-        RequestLimits limits = new RequestLimits(500, 256, 256 * 256, 50, 4, 64, 4, 7.5, 30, "ddim", "tiny", Set.of("tiny"));
-        GatewaySettings s = GatewaySettings.builder("mock:9092", TOPICS, limits).instanceId("mock").maxBatchWaitMs(0).build();
-        Path policy = dir.resolve("policy.yaml");
-        java.nio.file.Files.writeString(policy, """
-                version: "1"
-                defaultPolicy: checked
-                policies:
-                  checked: {concepts: [], outputCheck: {classifier: test-always, rules: {always: {threshold: 0.5, action: block}}}}
-                """);
         // another model loads the classifier, so the policy itself is servable; the tiny model has none
         var card = dev.membrane.safety.ClassifierCard.read(dev.membrane.testing.TestClassifiers.alwaysFiring(dir.resolve("classifier")));
-        var policies = dev.membrane.policy.PolicyStore.open(policy, AdapterCatalog.load(Path.of("adapters/catalog.json")), Map.of(card.id(), card));
-        gateway = new KafkaGateway(s, Map.of("tiny", GatewayHarness.model()), ServedModel.unbudgeted(Map.of("tiny", GatewayHarness.model()), 8),
-                policies, new GatewayMetrics(registry), kafka);
-        gateway.start();
+        startChecked(dir, GatewayHarness.model(), card);
         kafka.assign(0);
         kafka.add(0, 0, "r", request("r", 1));
         await(() -> json("results").size() == 1, "one result");

@@ -5,8 +5,6 @@ import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
-import ai.onnx.proto.OnnxMl.TensorShapeProto;
-import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import com.google.protobuf.ByteString;
 import java.io.IOException;
@@ -64,7 +62,7 @@ public final class ConceptOutputClassifier {
         }
         g.clearNode().clearInput().clearOutput();
         int side = ClassifierArchitecture.SIDE;
-        g.addInput(ValueInfoProto.newBuilder().setName(ImageClassifier.INPUT).setType(type("batch", side, side, 3)));
+        g.addInput(ValueInfoProto.newBuilder().setName(ImageClassifier.INPUT).setType(GraphBuilder.tensorType(TensorProto.DataType.FLOAT, "batch", (long) side, (long) side, 3L)));
         g.addInitializer(scalar("/wrap/two", 2f)).addInitializer(scalar("/wrap/one", 1f));
         g.addNode(node("Transpose", "/wrap/Transpose", List.of(ImageClassifier.INPUT), "/wrap/planar", Attr.ints("perm", 0, 3, 1, 2)));
         g.addNode(node("Mul", "/wrap/Mul", List.of("/wrap/planar", "/wrap/two"), "/wrap/doubled"));
@@ -77,7 +75,7 @@ public final class ConceptOutputClassifier {
             probabilities.add(p);
         }
         g.addNode(node("Concat", "/wrap/Concat", probabilities, ImageClassifier.OUTPUT, Attr.i("axis", 1)));
-        g.addOutput(ValueInfoProto.newBuilder().setName(ImageClassifier.OUTPUT).setType(type("batch", labels().size())));
+        g.addOutput(ValueInfoProto.newBuilder().setName(ImageClassifier.OUTPUT).setType(GraphBuilder.tensorType(TensorProto.DataType.FLOAT, "batch", (long) labels().size())));
         ModelProto model = inner.toBuilder().setGraph(g).setProducerName("membrane").addMetadataProps(ImageClassifier.labelsEntry(labels())).build();
         try {
             Files.createDirectories(out);
@@ -111,15 +109,6 @@ public final class ConceptOutputClassifier {
         }
         write(conceptClassifier, out);
         return out;
-    }
-
-    private static TypeProto type(Object... dims) {
-        TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
-        for (Object d : dims) {
-            if (d instanceof Number n) shape.addDimBuilder().setDimValue(n.longValue());
-            else shape.addDimBuilder().setDimParam(d.toString());
-        }
-        return TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT.getNumber()).setShape(shape)).build();
     }
 
     private static TensorProto scalar(String name, float v) {

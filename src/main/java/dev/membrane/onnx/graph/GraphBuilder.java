@@ -45,8 +45,8 @@ public final class GraphBuilder {
         graph.setName(name);
     }
 
-    /** A dimension: a Long for a fixed size, a String for a named dynamic one. */
-    private static TypeProto tensorType(TensorProto.DataType type, Object... dims) {
+    /** A tensor type; a dimension is a Long for a fixed size, a String for a named dynamic one. */
+    public static TypeProto tensorType(TensorProto.DataType type, Object... dims) {
         TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
         for (Object d : dims) {
             if (d instanceof Number n) shape.addDimBuilder().setDimValue(n.longValue());
