@@ -16,6 +16,15 @@ import picocli.CommandLine.Option;
         subcommands = {ClassifierCommand.Import.class, ClassifierCommand.Shapes.class})
 public class ClassifierCommand {
 
+    /** The result line of both subcommands: {@code {"out", "card"}}. */
+    static int printCard(Path out, ClassifierCard card) {
+        ObjectNode line = Json.object();
+        line.put("out", out.toString());
+        line.set("card", Json.MAPPER.valueToTree(card));
+        System.out.println(Json.line(line));
+        return 0;
+    }
+
     /** {@code classifier import --from TGZ|DIR [--model M] --out DIR}: an nsfwjs model as an ONNX classifier folder. */
     @Command(name = "import", mixinStandardHelpOptions = true,
             description = "Convert an nsfwjs model (TF.js Layers, bundled in the npm package) to an ONNX classifier folder.")
@@ -35,11 +44,7 @@ public class ClassifierCommand {
         @Override
         public Integer call() {
             ClassifierCard card = NsfwjsImport.run(from, model, id, out);
-            ObjectNode line = Json.object();
-            line.put("out", out.toString());
-            line.set("card", Json.MAPPER.valueToTree(card));
-            System.out.println(Json.line(line));
-            return 0;
+            return printCard(out, card);
         }
     }
 
@@ -56,11 +61,7 @@ public class ClassifierCommand {
         @Override
         public Integer call() {
             ClassifierCard card = ConceptOutputClassifier.write(from, out);
-            ObjectNode line = Json.object();
-            line.put("out", out.toString());
-            line.set("card", Json.MAPPER.valueToTree(card));
-            System.out.println(Json.line(line));
-            return 0;
+            return printCard(out, card);
         }
     }
 }

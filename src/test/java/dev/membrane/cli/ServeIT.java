@@ -133,6 +133,15 @@ class ServeIT {
         }
     }
 
+    /** One request per app of tenant demo, requestId and key the app's name, the rest of its fields {@code fields}. */
+    private static void produceForApps(int kafkaPort, List<String> apps, String fields) throws Exception {
+        java.util.Map<String, String> requests = new java.util.LinkedHashMap<>();
+        for (String app : apps) {
+            requests.put(app, "{\"requestId\":\"" + app + "\",\"tenant\":\"demo\",\"app\":\"" + app + "\"," + fields + "}");
+        }
+        produce(kafkaPort, requests);
+    }
+
     /** Every record of {@code topic} until {@code count} have arrived (or 60 s), by key. */
     private static java.util.Map<String, JsonNode> read(int kafkaPort, String topic, String group, int count) throws IOException {
         Properties cp = new Properties();
@@ -162,12 +171,7 @@ class ServeIT {
             JsonNode ready = awaitReady(http, httpPort, p, dir);
             assertEquals("demo-shapes-2", ready.get("checks").get(0).get("data").get("policyVersion").asText());
             adminApiAnswersOnlyTheToken(http, httpPort, dir);
-            java.util.Map<String, String> requests = new java.util.LinkedHashMap<>();
-            for (String app : List.of("kids-app", "brand-app", "other-app")) {
-                requests.put(app, "{\"requestId\":\"" + app + "\",\"tenant\":\"demo\",\"app\":\"" + app
-                        + "\",\"prompt\":\"a red circle\",\"seed\":3,\"steps\":10}");
-            }
-            produce(kafkaPort, requests);
+            produceForApps(kafkaPort, List.of("kids-app", "brand-app", "other-app"), "\"prompt\":\"a red circle\",\"seed\":3,\"steps\":10");
             var results = read(kafkaPort, "membrane.results", "serve-it-shapes", 3);
             var audits = read(kafkaPort, "membrane.audit", "serve-it-shapes-audit", 3);
             assertEquals(3, results.size(), results.toString());
@@ -229,12 +233,8 @@ class ServeIT {
         HttpClient http = HttpClient.newHttpClient();
         try {
             awaitReady(http, httpPort, p, dir);
-            java.util.Map<String, String> requests = new java.util.LinkedHashMap<>();
-            for (String app : List.of("blocked-app", "flagged-app", "worded-app", "other-app")) {
-                requests.put(app, "{\"requestId\":\"" + app + "\",\"tenant\":\"demo\",\"app\":\"" + app
-                        + "\",\"prompt\":\"a red &#67;IRCLE\",\"seed\":3,\"steps\":4,\"numImages\":2}");
-            }
-            produce(kafkaPort, requests);
+            produceForApps(kafkaPort, List.of("blocked-app", "flagged-app", "worded-app", "other-app"),
+                    "\"prompt\":\"a red &#67;IRCLE\",\"seed\":3,\"steps\":4,\"numImages\":2");
             var results = read(kafkaPort, "membrane.results", "serve-it-checks", 4);
             var audits = read(kafkaPort, "membrane.audit", "serve-it-checks-audit", 4);
             assertEquals(4, results.size(), results.toString());
