@@ -30,14 +30,10 @@ public class GatewayState {
                         AdapterCatalog catalog, String policySource) {
     }
 
-    public void serving(KafkaGateway gateway, PolicyStore policies) {
+    public void serving(KafkaGateway gateway, PolicyStore policies, Admin admin) {
         this.gateway = gateway;
         this.policies = policies;
         this.started = true;
-    }
-
-    public void serving(KafkaGateway gateway, PolicyStore policies, Admin admin) {
-        serving(gateway, policies);
         // last: a call that sees the admin view sees the policies too
         this.admin = admin;
     }

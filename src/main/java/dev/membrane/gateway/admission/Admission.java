@@ -51,12 +51,10 @@ public final class Admission {
     private final int poisonAfter;
     private final Map<String, String> classifiers;
 
-    /** @param poisonAfter deaths with a record in flight after which it is refused as {@code POISON} */
-    public Admission(RequestParser parser, PolicyStore policies, Map<String, ModelCapacity> models, RecentRequests recent, int poisonAfter) {
-        this(parser, policies, models, Map.of(), recent, poisonAfter);
-    }
-
-    /** @param classifiers each served model's output classifier id (models without one absent) */
+    /**
+     * @param classifiers each served model's output classifier id (models without one absent)
+     * @param poisonAfter deaths with a record in flight after which it is refused as {@code POISON}
+     */
     public Admission(RequestParser parser, PolicyStore policies, Map<String, ModelCapacity> models, Map<String, String> classifiers,
                      RecentRequests recent, int poisonAfter) {
         this.poisonAfter = poisonAfter;
