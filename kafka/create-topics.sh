@@ -22,3 +22,7 @@ create membrane.requests.dlq   3 2592000000  1048576
 # the crash-loop breaker's marks: compacted, one partition per requests partition
 kafka-topics.sh --bootstrap-server "$BOOTSTRAP" "${extra[@]}" --create --if-not-exists --topic membrane.gateway.attempts \
   --partitions 12 --replication-factor "$REPLICATION" --config min.insync.replicas="$MIN_ISR" --config cleanup.policy=compact
+# policy documents: compacted, one partition (every instance reads it whole; the newest is the last in the log)
+kafka-topics.sh --bootstrap-server "$BOOTSTRAP" "${extra[@]}" --create --if-not-exists --topic membrane.policies \
+  --partitions 1 --replication-factor "$REPLICATION" --config min.insync.replicas="$MIN_ISR" --config cleanup.policy=compact \
+  --config max.message.bytes=262144

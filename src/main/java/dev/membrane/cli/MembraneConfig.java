@@ -231,6 +231,14 @@ public interface MembraneConfig {
         @WithName("max-body-bytes")
         @WithDefault("65536")
         int maxBodyBytes();
+
+        /**
+         * {@code POST /api/compare} calls running at once; one more is answered 429, so the playground cannot take
+         * the workers' cores from the Kafka path.
+         */
+        @WithName("compare-concurrency")
+        @WithDefault("1")
+        int compareConcurrency();
     }
 
     interface PolicyConfig {
@@ -240,6 +248,14 @@ public interface MembraneConfig {
         @WithName("reload-interval-ms")
         @WithDefault("2000")
         long reloadIntervalMs();
+
+        /**
+         * The compacted topic of policy documents (key: document id, value: YAML), consumed by every instance
+         * through SmallRye's {@code membrane-policies} channel; empty turns it off. Its newest valid document wins
+         * over the file.
+         */
+        @WithDefault("membrane.policies")
+        Optional<String> topic();
     }
 
     interface Onnx {

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -27,7 +28,9 @@ import dev.membrane.diffusion.ModelFolder;
 import dev.membrane.diffusion.scheduler.SchedulerConfig;
 import dev.membrane.diffusion.scheduler.SchedulerKind;
 import dev.membrane.edge.GatewayState;
+import dev.membrane.edge.ClosedAtShutdown;
 import dev.membrane.edge.ShutdownSignals;
+import dev.membrane.edge.policy.PolicyTopicConsumer;
 import dev.membrane.gateway.BudgetedCapacity;
 import dev.membrane.gateway.GatewayMetrics;
 import dev.membrane.gateway.admission.Admission;
@@ -39,6 +42,8 @@ import dev.membrane.gateway.GatewaySettings;
 import dev.membrane.gateway.KafkaGateway;
 import dev.membrane.gateway.ServedModel;
 import dev.membrane.gateway.kafka.EmbeddedKafka;
+import dev.membrane.gateway.playground.KafkaAuditSink;
+import dev.membrane.gateway.playground.Playground;
 import dev.membrane.gateway.message.OutputRecords;
 import dev.membrane.gateway.message.RequestLimits;
 import dev.membrane.onnx.OrtRuntime;
@@ -66,6 +71,12 @@ public class ServeCommand implements Callable<Integer> {
 
     @Inject
     GatewayState state;
+
+    @Inject
+    PolicyTopicConsumer policyTopic;
+
+    @Inject
+    ClosedAtShutdown closedAtShutdown;
 
     @ConfigProperty(name = "quarkus.http.host", defaultValue = "127.0.0.1")
     String httpHost;
@@ -132,19 +143,36 @@ public class ServeCommand implements Callable<Integer> {
         String bootstrap = KafkaBootstrap.resolve(ConfigProvider.getConfig().getOptionalValue(KafkaBootstrap.QUARKUS_KEY, String.class),
                 config.kafka().bootstrapServers()).orElse(null);
         var topics = config.topics();
+        Optional<String> policyTopicName = config.policy().topic().map(String::strip).filter(t -> !t.isEmpty());
+        // the same resolution SmallRye's channel got at start: refuses an embedded port of 0 with the topic on
+        if (policyTopicName.isPresent()) PolicyChannelClient.bootstrap(config);
         if (bootstrap == null) {
             embedded = EmbeddedKafka.start(data.resolve("kafka"), config.kafka().embeddedPort());
+            // closed at shutdown, after SmallRye's policy consumer has left, on every path out of here
+            closedAtShutdown.hold(embedded);
             bootstrap = embedded.bootstrapServers();
             embedded.createTopics(Map.of(topics.requests(), topics.partitions(), topics.results(), topics.partitions(),
                     topics.audit(), topics.partitions(), topics.deadLetters(), 1));
             embedded.createCompactedTopic(topics.attempts(), topics.partitions());
+            // one partition: the newest document is the last in the log, for every instance alike
+            if (policyTopicName.isPresent()) embedded.createCompactedTopic(policyTopicName.get(), 1);
         }
         GatewaySettings settings = GatewayComposition.settings(config, bootstrap, limits(modelDirs, defaultModel), kafkaClientProperties());
-        KafkaGateway gateway = new KafkaGateway(settings, models, capacities(models, settings), policies,
-                new GatewayMetrics(registry), new MeteredKafkaClients(KafkaClients.real(), registry));
+        Map<String, Admission.ModelCapacity> capacities = capacities(models, settings);
+        KafkaClients clients = new MeteredKafkaClients(KafkaClients.real(), registry);
+        KafkaGateway gateway = new KafkaGateway(settings, models, capacities, policies, new GatewayMetrics(registry), clients);
         gateway.start();
-        state.serving(gateway, policies, new GatewayState.Admin(adminToken(), config.admin().maxBodyBytes(), Map.copyOf(models),
-                settings.limits(), catalog, policyFile.toString()));
+        String token = adminToken();
+        // the playground's audit producer exists only with the admin API on
+        KafkaAuditSink playgroundAudit = token == null ? null : new KafkaAuditSink(clients.auditProducer(gateway.auditProducerConfig()), 10_000);
+        Playground playground = token == null ? null : new Playground(models, policies, settings.limits(), capacities, gateway.records(),
+                playgroundAudit, config.admin().compareConcurrency());
+        state.serving(gateway, policies, new GatewayState.Admin(token, config.admin().maxBodyBytes(), Map.copyOf(models),
+                settings.limits(), catalog, playground));
+        if (policyTopicName.isPresent()) {
+            policyTopic.resume();
+            LOG.info("policy topic " + policyTopicName.get() + " on: its newest valid document wins over " + policyFile);
+        }
         ScheduledExecutorService reload = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "membrane-policy-reload");
             t.setDaemon(true);
@@ -154,12 +182,14 @@ public class ServeCommand implements Callable<Integer> {
                 config.policy().reloadIntervalMs(), TimeUnit.MILLISECONDS);
         System.err.println("membrane: serving; kafka " + bootstrap + (embedded != null ? " (embedded)" : "") + ", http "
                 + httpHost + ":" + httpPort + ", topics " + topics.requests() + " -> " + topics.results() + ", " + topics.audit()
-                + ", " + topics.deadLetters() + "; models " + models.keySet() + "; policy " + policyFile);
+                + ", " + topics.deadLetters() + "; models " + models.keySet() + "; policy " + policyFile
+                + policyTopicName.map(t -> " and topic " + t).orElse(""));
         Quarkus.waitForExit();
         LOG.info("stopping: draining in-flight requests");
         reload.shutdownNow();
         // the admin API must not run a model's session while it closes: turn it off, let previews finish
         if (!state.stopAdmin(10_000)) LOG.warning("an admin API call was still running after 10 s");
+        if (playgroundAudit != null) playgroundAudit.close();
         gateway.close();
         if (!gateway.workersStopped()) {
             // closing sessions under a running worker is the crash this shutdown exists to avoid
@@ -167,7 +197,6 @@ public class ServeCommand implements Callable<Integer> {
             Runtime.getRuntime().halt(1);
         }
         models.values().forEach(ServedModel::close);
-        if (embedded != null) embedded.close();
         LOG.info("stopped: every session closed");
         return 0;
     }
@@ -233,6 +262,11 @@ public class ServeCommand implements Callable<Integer> {
 
     /** The properties file's entries, then {@code membrane.kafka.client.*} on top. */
     private Map<String, String> kafkaClientProperties() throws java.io.IOException {
+        return kafkaClientProperties(config);
+    }
+
+    /** The properties file's entries, then {@code membrane.kafka.client.*} on top: the gateway's and the policy channel's. */
+    static Map<String, String> kafkaClientProperties(MembraneConfig config) throws java.io.IOException {
         Map<String, String> props = new LinkedHashMap<>();
         if (config.kafka().clientPropertiesFile().isPresent()) {
             java.util.Properties p = new java.util.Properties();

@@ -24,10 +24,10 @@ public class GatewayState {
      * @param models       the served models by id
      * @param limits       the request bounds (the same as Kafka requests')
      * @param catalog      the adapter catalog
-     * @param policySource where the policy comes from
+     * @param playground   the compare behind {@code POST /api/compare}
      */
     public record Admin(String token, int maxBodyBytes, java.util.Map<String, ServedModel> models, RequestLimits limits,
-                        AdapterCatalog catalog, String policySource) {
+                        AdapterCatalog catalog, dev.membrane.gateway.playground.Playground playground) {
     }
 
     public void serving(KafkaGateway gateway, PolicyStore policies, Admin admin) {

@@ -15,6 +15,9 @@ public class HealthChecks {
     @Inject
     GatewayState state;
 
+    @org.eclipse.microprofile.config.inject.ConfigProperty(name = "membrane.gateway.instance-id", defaultValue = "membrane-local")
+    String instance;
+
     /** Started: models loaded and prepared, adapters verified, gateway running. */
     @Startup
     HealthCheck started() {
@@ -43,8 +46,12 @@ public class HealthChecks {
             boolean up = state.started() && g != null && g.ready();
             var b = HealthCheckResponse.named("membrane-gateway").status(up);
             if (g != null) b.withData("state", g.healthDetail());
+            b.withData("instance", instance);
             if (p != null) {
+                // per instance: a policy produced to the topic shows here once this instance applied it
                 b.withData("policyVersion", p.document().version());
+                b.withData("policySha256", p.document().sha256());
+                b.withData("policySource", p.source());
                 b.withData("allPoliciesServable", p.allPoliciesServable());
                 if (p.lastError() != null) b.withData("policyReloadError", p.lastError());
             }

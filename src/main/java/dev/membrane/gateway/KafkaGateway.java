@@ -179,6 +179,24 @@ public final class KafkaGateway implements AutoCloseable {
         return p;
     }
 
+    /** The layouts of its records (topics, instance, model files): the playground audits with the same. */
+    public OutputRecords records() {
+        return output;
+    }
+
+    /**
+     * A producer configuration for the audit topic outside the transactions (the playground's): idempotent,
+     * acks=all, this gateway's connection settings.
+     */
+    public Properties auditProducerConfig() {
+        Properties p = attemptsProducerConfig();
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, "membrane-" + settings.instanceId() + "-playground-audit");
+        // a compare's images wait for this record: generous, yet bounded
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "15000");
+        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
+        return p;
+    }
+
     private Properties attemptsProducerConfig() {
         Properties p = common();
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");

@@ -3,6 +3,7 @@ package dev.membrane.gateway;
 import java.awt.image.BufferedImage;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiConsumer;
 import java.util.logging.Logger;
 
 import dev.membrane.evaluation.Images;
@@ -20,16 +21,17 @@ import dev.membrane.safety.ImageClassifier;
  * a {@code block} rule fires on withholds the whole request (status BLOCKED, no image bytes); {@code flag} and
  * {@code allow} publish with the verdicts. A check that cannot run publishes nothing (fail closed).
  */
-final class OutputChecking {
+public final class OutputChecking {
     private static final Logger LOG = Logger.getLogger(OutputChecking.class.getName());
 
     private OutputChecking() {
     }
 
-    static Outcome apply(Outcome whole, ServedModel model, GatewayMetrics metrics) {
+    /** @param counted told of every image's verdict (the gateway's metrics) */
+    public static Outcome apply(Outcome whole, ServedModel model, BiConsumer<OutputCheck, OutputCheck.Verdict> counted) {
         if (!(whole instanceof Outcome.Completed c)) return whole;
         try {
-            return check(c, model, metrics);
+            return check(c, model, counted);
         } catch (RuntimeException e) {
             // whatever went wrong, the images stay unpublished and the batch's other requests go on
             LOG.warning(c.input().position() + ": output check failed: " + e);
@@ -37,7 +39,7 @@ final class OutputChecking {
         }
     }
 
-    private static Outcome check(Outcome.Completed c, ServedModel model, GatewayMetrics metrics) {
+    private static Outcome check(Outcome.Completed c, ServedModel model, BiConsumer<OutputCheck, OutputCheck.Verdict> counted) {
         OutputCheck check = c.decision().policy().outputCheck();
         if (check == null) return c;
         ImageClassifier classifier = model.classifier();
@@ -64,7 +66,7 @@ final class OutputChecking {
         for (int i = 0; i < scores.size(); i++) {
             OutputCheck.Verdict v = check.judge(scores.get(i).byLabel());
             verdicts.add(v);
-            metrics.outputCheck(check, v);
+            counted.accept(check, v);
             if (v.action().compareTo(strongest) > 0) strongest = v.action();
             if (v.action() == OutputAction.BLOCK) {
                 if (why.length() > 0) why.append("; ");

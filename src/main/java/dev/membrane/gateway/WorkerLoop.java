@@ -166,7 +166,7 @@ final class WorkerLoop implements AutoCloseable {
     private void emit(List<Outcome> out, WorkItem w, Outcome part) {
         Outcome whole = assembly.offer(w, part);
         // the output check sees the whole request, however many batches its images took
-        if (whole != null) out.add(OutputChecking.apply(whole, models.get(w.request().model()), metrics));
+        if (whole != null) out.add(OutputChecking.apply(whole, models.get(w.request().model()), metrics::outputCheck));
     }
 
     /** Every item to its end: admit all, step until none runs (tests, and the static mode's whole batch). */

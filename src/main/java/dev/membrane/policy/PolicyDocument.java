@@ -148,4 +148,19 @@ public final class PolicyDocument {
     public Map<String, Policy> policies() {
         return policies;
     }
+
+    /** The policy for tenants and apps not named, or null (they are refused). */
+    public String defaultPolicy() {
+        return defaultPolicy;
+    }
+
+    /** Each named tenant's own policy id (tenants whose apps alone are named are absent). */
+    public Map<String, String> tenantPolicies() {
+        return java.util.Collections.unmodifiableMap(tenantPolicies);
+    }
+
+    /** Per tenant, each named app's policy id. */
+    public Map<String, Map<String, String>> appPolicies() {
+        return java.util.Collections.unmodifiableMap(appPolicies);
+    }
 }

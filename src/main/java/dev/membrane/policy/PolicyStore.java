@@ -17,10 +17,16 @@ import dev.membrane.spm.catalog.AdapterCatalog;
 import dev.membrane.spm.catalog.CatalogEntry;
 
 /**
- * The policy in force, from a file, reloaded when the file changes. A file that does not parse or check keeps the
- * last good document in force (and the reason is logged and kept). On every (re)load each policy's adapters are
- * loaded and checked against their SHA-256 pins; a policy with an adapter that cannot be loaded or verified is
- * refused, whole: its requests get a refusal, never an unmoderated image. Thread-safe.
+ * The policy in force, from a file, reloaded when the file changes, and from documents delivered over the policy
+ * topic ({@link #applyDocument}). A document that does not parse or check keeps the last good one in force (and the
+ * reason is logged and kept). On every (re)load each policy's adapters are loaded and checked against their SHA-256
+ * pins; a policy with an adapter that cannot be loaded or verified is refused, whole: its requests get a refusal,
+ * never an unmoderated image.
+ *
+ * <p>Once a topic document is in force the file is no longer read: the topic is the fleet-wide, ordered source
+ * every instance applies the same way, and one pod's file must not make it disagree with the others. The file is
+ * what an instance serves until the topic delivers (it must not start unmoderated while the broker is away).
+ * Thread-safe.
  */
 public final class PolicyStore {
     private static final Logger LOG = Logger.getLogger(PolicyStore.class.getName());
@@ -31,6 +37,8 @@ public final class PolicyStore {
     private final List<String> classifierFailures;
     private volatile Loaded current;
     private volatile String lastError;
+    private volatile String source;
+    private boolean fromTopic;
     private FileTime loadedTime;
     private long loadedSize = -1;
 
@@ -67,28 +75,74 @@ public final class PolicyStore {
         return s;
     }
 
-    /** Reloads when the file's time or size changed; returns whether a good document is in force. */
+    /**
+     * Reloads when the file's time or size changed; returns whether a good document is in force. Does nothing once a
+     * topic document is in force (see the class comment).
+     */
     public synchronized boolean reloadIfChanged() {
+        if (fromTopic) return true;
         try {
             FileTime time = Files.getLastModifiedTime(file);
             long size = Files.size(file);
             if (current != null && time.equals(loadedTime) && size == loadedSize) return true;
             byte[] bytes = Files.readAllBytes(file);
-            PolicyDocument doc = PolicyDocument.parse(file.toString(), bytes, catalog);
-            Map<String, PolicyDecision> decisions = new LinkedHashMap<>();
-            for (Policy p : doc.policies().values()) decisions.put(p.id(), resolve(p));
-            current = new Loaded(doc, decisions);
+            install(PolicyDocument.parse(file.toString(), bytes, catalog), "file " + file);
             loadedTime = time;
             loadedSize = size;
-            lastError = null;
-            LOG.info("policy " + file + " version " + doc.version() + " (sha256 " + doc.sha256().substring(0, 12) + ") in force: "
-                    + decisions.values().stream().map(d -> d.policy().id() + (d.refused() ? " REFUSED (" + d.refusal() + ")" : "")).toList());
             return true;
         } catch (IOException | MembraneException e) {
             lastError = file + ": " + (e instanceof MembraneException ? e.getMessage() : "cannot read (" + e.getMessage() + ")");
             if (current != null) LOG.warning("keeping policy version " + current.document().version() + " in force: " + lastError);
             return current != null;
         }
+    }
+
+    /** What became of a document from the policy topic. */
+    public sealed interface TopicResult {
+        /** It is in force. */
+        record Applied(String version, String sha256) implements TopicResult {
+        }
+
+        /** It failed to parse or check; the last good document stays in force. */
+        record Invalid(String reason) implements TopicResult {
+        }
+    }
+
+    /**
+     * Applies a document delivered over the policy topic, through the same parsing, pins and fail-closed rules as
+     * the file. From the first one in force on, the file is no longer read.
+     *
+     * @param origin where it came from, for the source and logs ({@code topic[key]@partition:offset})
+     * @param bytes  the YAML; null (a tombstone) is invalid: removing the policy would leave nothing in force
+     */
+    public synchronized TopicResult applyDocument(String origin, byte[] bytes) {
+        try {
+            if (bytes == null) throw new MembraneException("a tombstone (null value) cannot remove the policy in force; produce a new document instead");
+            install(PolicyDocument.parse(origin, bytes, catalog), origin);
+            if (!fromTopic) LOG.info("policy from the topic is in force: " + file + " is no longer read");
+            fromTopic = true;
+            return new TopicResult.Applied(current.document().version(), current.document().sha256());
+        } catch (MembraneException e) {
+            // the message names the origin already (parse errors start with it)
+            lastError = e.getMessage().startsWith(origin) ? e.getMessage() : origin + ": " + e.getMessage();
+            LOG.warning("ignoring a policy document, keeping version " + current.document().version() + " in force: " + lastError);
+            return new TopicResult.Invalid(e.getMessage());
+        }
+    }
+
+    private void install(PolicyDocument doc, String from) {
+        Map<String, PolicyDecision> decisions = new LinkedHashMap<>();
+        for (Policy p : doc.policies().values()) decisions.put(p.id(), resolve(p));
+        current = new Loaded(doc, decisions);
+        source = from;
+        lastError = null;
+        LOG.info("policy " + from + " version " + doc.version() + " (sha256 " + doc.sha256().substring(0, 12) + ") in force: "
+                + decisions.values().stream().map(d -> d.policy().id() + (d.refused() ? " REFUSED (" + d.refusal() + ")" : "")).toList());
+    }
+
+    /** Where the document in force came from: {@code file PATH} or {@code topic[key]@partition:offset}. */
+    public String source() {
+        return source;
     }
 
     private PolicyDecision resolve(Policy p) {

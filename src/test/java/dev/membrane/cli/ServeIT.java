@@ -115,6 +115,38 @@ class ServeIT {
         assertTrue(!log.contains("guess-7f3a9") && !log.contains(ADMIN_TOKEN), "without the token");
     }
 
+    /** Produces a policy document to membrane.policies; returns when it was acknowledged. */
+    private static long producePolicy(int kafkaPort, String key, String yaml) throws Exception {
+        Properties pp = new Properties();
+        pp.put("bootstrap.servers", "127.0.0.1:" + kafkaPort);
+        pp.put("acks", "all");
+        try (var producer = new KafkaProducer<String, String>(pp, new StringSerializer(), new StringSerializer())) {
+            producer.send(new ProducerRecord<>("membrane.policies", key, yaml)).get();
+        }
+        return System.currentTimeMillis();
+    }
+
+    private static JsonNode readyData(HttpClient http, int port) throws Exception {
+        var r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/health/ready")).build(), HttpResponse.BodyHandlers.ofString());
+        return gatewayCheck(JSON.readTree(r.body())).get("data");
+    }
+
+    /** The membrane-gateway check of a health answer. */
+    private static JsonNode gatewayCheck(JsonNode health) {
+        for (JsonNode c : health.get("checks")) if (c.get("name").asText().equals("membrane-gateway")) return c;
+        throw new AssertionError(health.toString());
+    }
+
+    /** Readiness's data once it shows policy {@code version}, or at {@code deadline} whatever it shows. */
+    private static JsonNode awaitPolicy(HttpClient http, int port, String version, long deadline) throws Exception {
+        JsonNode data = readyData(http, port);
+        while (!data.get("policyVersion").asText().equals(version) && System.currentTimeMillis() < deadline) {
+            Thread.sleep(100);
+            data = readyData(http, port);
+        }
+        return data;
+    }
+
     /** SIGTERM, and serve must exit within a minute. */
     private static void stop(Process p) throws InterruptedException {
         p.destroy();
@@ -169,7 +201,7 @@ class ServeIT {
         HttpClient http = HttpClient.newHttpClient();
         try {
             JsonNode ready = awaitReady(http, httpPort, p, dir);
-            assertEquals("demo-shapes-2", ready.get("checks").get(0).get("data").get("policyVersion").asText());
+            assertEquals("demo-shapes-2", gatewayCheck(ready).get("data").get("policyVersion").asText());
             adminApiAnswersOnlyTheToken(http, httpPort, dir);
             produceForApps(kafkaPort, List.of("kids-app", "brand-app", "other-app"), "\"prompt\":\"a red circle\",\"seed\":3,\"steps\":10");
             var results = read(kafkaPort, "membrane.results", "serve-it-shapes", 3);
@@ -307,7 +339,7 @@ class ServeIT {
                 Thread.sleep(500);
             }
             assertTrue(ready != null, "never ready: " + Files.readString(dir.resolve("serve.log")));
-            assertEquals("demo-1", ready.get("checks").get(0).get("data").get("policyVersion").asText());
+            assertEquals("demo-1", gatewayCheck(ready).get("data").get("policyVersion").asText());
             assertEquals(404, api(http, httpPort, "GET", "/api/policies", "anything", null).statusCode(), "no token configured: no admin API");
 
             produce(kafkaPort, java.util.Map.of("it-1", "{\"requestId\":\"it-1\",\"tenant\":\"t\",\"prompt\":\"a photo of a cat\",\"seed\":3,\"steps\":5}"));
@@ -345,7 +377,7 @@ class ServeIT {
                 Thread.sleep(500);
                 var r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/q/health/ready")).build(),
                         HttpResponse.BodyHandlers.ofString());
-                version = JSON.readTree(r.body()).get("checks").get(0).get("data").get("policyVersion").asText();
+                version = gatewayCheck(JSON.readTree(r.body())).get("data").get("policyVersion").asText();
             }
             assertEquals("demo-2", version, "the edited policy file is reloaded");
             produce(kafkaPort, java.util.Map.of("it-2", "{\"requestId\":\"it-2\",\"tenant\":\"t\",\"prompt\":\"a photo of a cat\",\"seed\":3,\"steps\":5}"));
@@ -361,12 +393,44 @@ class ServeIT {
             assertNotNull(refused);
             assertEquals("REJECTED", refused.get("status").asText());
             assertEquals("NO_POLICY", refused.get("error").get("code").asText());
+
+            // policies over Kafka: a document produced to membrane.policies is in force within 5 s and wins over the file
+            String topicDoc = "defaultPolicy: demo\n" + Files.readString(policy).replace("version: \"demo-2\"", "version: \"topic-3\"");
+            long produced = producePolicy(kafkaPort, "platform", topicDoc);
+            JsonNode data = awaitPolicy(http, httpPort, "topic-3", produced + 5_000);
+            assertEquals("topic-3", data.get("policyVersion").asText(), "in force within 5 s of the produce: " + data);
+            assertEquals("membrane.policies[platform]@0:0", data.get("policySource").asText());
+            assertEquals("serve-it", data.get("instance").asText());
+            // a broken document is ignored, counted, and its reason shown; the last good one stays
+            producePolicy(kafkaPort, "platform", "version: \"topic-4\"\npolicies:\n  p: {concepts: [{id: no-such-adapter}]}\n");
+            long brokenDeadline = System.currentTimeMillis() + 10_000;
+            while (!data.has("policyReloadError") && System.currentTimeMillis() < brokenDeadline) {
+                Thread.sleep(200);
+                data = readyData(http, httpPort);
+            }
+            assertEquals("topic-3", data.get("policyVersion").asText());
+            assertTrue(data.get("policyReloadError").asText().contains("no-such-adapter"), data.toString());
+            String policyMetrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/q/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            assertTrue(policyMetrics.contains("membrane_policy_documents_total{result=\"applied\"} 1.0"), policyMetrics);
+            assertTrue(policyMetrics.contains("membrane_policy_documents_total{result=\"invalid\"} 1.0"), policyMetrics);
+            // the file is no longer read once the topic is in force
+            Files.writeString(policy, Files.readString(policy).replace("version: \"demo-2\"", "version: \"demo-5\""));
+            Files.setLastModifiedTime(policy, FileTime.fromMillis(System.currentTimeMillis() + 10_000));
+            Thread.sleep(3_000);
+            assertEquals("topic-3", readyData(http, httpPort).get("policyVersion").asText(), "the topic wins over the file");
+            // and the document works: tenant t has a policy again
+            produce(kafkaPort, java.util.Map.of("it-3", "{\"requestId\":\"it-3\",\"tenant\":\"t\",\"prompt\":\"a photo of a cat\",\"seed\":3,\"steps\":2}"));
+            var third = read(kafkaPort, "membrane.results", "serve-it-reader-3", 3);
+            assertEquals("COMPLETED", third.get("it-3").get("status").asText(), third.toString());
         } finally {
             stop(p);
         }
         String log = Files.readString(dir.resolve("serve.log"));
         assertTrue(log.contains("membrane: serving; kafka 127.0.0.1:" + kafkaPort + " (embedded), http 127.0.0.1:" + httpPort), log);
         assertTrue(log.contains("draining"), "graceful stop drains in-flight work");
+        assertTrue(!log.contains("kafka-consumer-membrane-policies") || !log.contains("could not be established"),
+                "the policy consumer leaves before the embedded broker closes");
         assertTrue(log.lines().anyMatch(l -> l.contains(" it-1 ") && l.contains("COMPLETED")), "outcomes are logged with their requestId");
     }
 }

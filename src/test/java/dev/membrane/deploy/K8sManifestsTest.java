@@ -150,7 +150,7 @@ class K8sManifestsTest {
     @Test
     void everyManifestMatchesItsApi() throws Exception {
         Map<String, Object> objects = typedObjects();
-        assertEquals(15, objects.size(), objects.keySet().toString());
+        assertEquals(17, objects.size(), objects.keySet().toString());
     }
 
     @Test
@@ -244,6 +244,18 @@ class K8sManifestsTest {
         for (String t : List.of("RESULTS", "AUDIT", "DEAD_LETTERS")) assertTrue(ops.get("topic:" + env.get("MEMBRANE_TOPICS_" + t)).contains("WRITE"), t);
         assertTrue(ops.get("transactionalId:membrane-").contains("WRITE"), "the gateway's transactional.id is membrane-<instance id>");
         assertFalse(ops.get("topic:" + env.get("MEMBRANE_TOPICS_REQUESTS")).contains("WRITE"), "no more than needed");
+        // policies over Kafka: a compacted one-partition topic, read (never written) by the gateway under its group prefix
+        String policyTopic = env.get("MEMBRANE_POLICY_TOPIC");
+        assertEquals(props.get("MEMBRANE_POLICY_TOPIC"), policyTopic);
+        KafkaTopic policies = objects.values().stream().filter(KafkaTopic.class::isInstance).map(KafkaTopic.class::cast)
+                .filter(t -> t.getSpec().getTopicName().equals(policyTopic)).findFirst().orElseThrow();
+        assertEquals("compact", policies.getSpec().getConfig().get("cleanup.policy"));
+        assertEquals(1, policies.getSpec().getPartitions(), "the newest document must be the last in one log");
+        assertTrue(ops.get("topic:" + policyTopic).contains("READ"));
+        assertFalse(ops.get("topic:" + policyTopic).contains("WRITE"), "the gateway never writes policies");
+        String policyGroup = props.get("MP_MESSAGING_INCOMING_MEMBRANE_POLICIES_GROUP_ID");
+        assertTrue(ops.keySet().stream().anyMatch(k -> k.startsWith("group:") && policyGroup.startsWith(k.substring(6)) && ops.get(k).contains("READ")),
+                "an ACL covers the policy channel's group " + policyGroup);
 
         // ports and probes
         int port = Integer.parseInt(env.get("QUARKUS_HTTP_PORT"));

@@ -144,4 +144,49 @@ class PolicyStoreTest {
         assertEquals("striped", store.decide("demo", "brand-app").policy().outputCheck().rules().get(0).label());
         assertNull(store.decide("demo", "other-app").policy().outputCheck());
     }
+
+    @Test
+    void aTopicDocumentWinsOverTheFileAndABrokenOneKeepsTheLastGood(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("p.yaml");
+        write(f, DOC, 0);
+        PolicyStore store = PolicyStore.open(f, CATALOG);
+        assertEquals("file " + f, store.source());
+
+        var applied = store.applyDocument("membrane.policies[platform]@0:0", DOC.replace("version: \"7\"", "version: \"8\"")
+                .replace("policy: strict", "policy: base").getBytes());
+        assertEquals("8", ((PolicyStore.TopicResult.Applied) applied).version());
+        assertEquals("base", store.decide("acme", "web").policy().id());
+        assertEquals("membrane.policies[platform]@0:0", store.source());
+        assertNull(store.lastError());
+
+        // unknown concept: validated like the file, refused, version 8 stays
+        var invalid = store.applyDocument("membrane.policies[platform]@0:1", DOC.replace("id: snoopy", "id: no-such-concept").getBytes());
+        assertTrue(((PolicyStore.TopicResult.Invalid) invalid).reason().contains("no-such-concept"), invalid.toString());
+        assertEquals("8", store.document().version());
+        assertTrue(store.lastError().startsWith("membrane.policies[platform]@0:1"), store.lastError());
+        assertTrue(store.applyDocument("membrane.policies[platform]@0:2", "version: [".getBytes()) instanceof PolicyStore.TopicResult.Invalid);
+        assertTrue(((PolicyStore.TopicResult.Invalid) store.applyDocument("membrane.policies[platform]@0:3", null)).reason().contains("tombstone"));
+        assertEquals("8", store.document().version());
+
+        // the file changes: no longer read once the topic is in force
+        write(f, DOC.replace("version: \"7\"", "version: \"99\""), 5);
+        assertTrue(store.reloadIfChanged());
+        assertEquals("8", store.document().version());
+        assertEquals("membrane.policies[platform]@0:0", store.source());
+    }
+
+    @Test
+    void aTopicDocumentWithAMispinnedAdapterIsInForceButItsPolicyIsRefused(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("p.yaml");
+        write(f, DOC, 0);
+        Path catalogDir = dir.resolve("adapters");
+        Files.createDirectories(catalogDir);
+        for (String name : new String[] {"nudity.safetensors", "snoopy.safetensors"}) Files.copy(Path.of("adapters", name), catalogDir.resolve(name));
+        Files.write(catalogDir.resolve("snoopy.safetensors"), new byte[] {1, 2, 3});
+        AdapterCatalog tampered = AdapterCatalog.load(Path.of("adapters/catalog.json"), catalogDir);
+        PolicyStore store = PolicyStore.open(f, tampered);
+        assertTrue(store.applyDocument("t[k]@0:0", DOC.replace("version: \"7\"", "version: \"9\"").getBytes()) instanceof PolicyStore.TopicResult.Applied);
+        assertTrue(store.decide("acme", "web").refused(), "fail closed: snoopy does not match its pin");
+        assertFalse(store.decide("other", "web").refused());
+    }
 }

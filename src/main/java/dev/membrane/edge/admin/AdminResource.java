@@ -21,6 +21,8 @@ import org.eclipse.microprofile.openapi.annotations.enums.SecuritySchemeType;
 import dev.membrane.MembraneException;
 import dev.membrane.edge.GatewayState;
 import dev.membrane.gateway.ServedModel;
+import dev.membrane.gateway.playground.CompareRequest;
+import dev.membrane.gateway.playground.Comparison;
 import dev.membrane.policy.OutputCheck;
 import dev.membrane.policy.PolicyDecision;
 import dev.membrane.spm.AdapterPipeline;
@@ -54,8 +56,13 @@ public class AdminResource {
                              boolean storePrompts, boolean promptCheck, String outputClassifier) {
     }
 
-    /** The document in force. */
-    public record PoliciesView(String version, String sha256, String source, String lastReloadError, List<PolicyView> policies) {
+    /** A named tenant: its own policy (or null: the default) and its named apps' policies. */
+    public record TenantView(String policy, Map<String, String> apps) {
+    }
+
+    /** The document in force; {@code tenants} and {@code defaultPolicy} say who gets which policy (the playground's picker). */
+    public record PoliciesView(String version, String sha256, String source, String lastReloadError, String defaultPolicy,
+                               Map<String, TenantView> tenants, List<PolicyView> policies) {
     }
 
     /** {@code POST /api/preview}'s body. */
@@ -69,6 +76,16 @@ public class AdminResource {
     /** The decision for a prompt, without generating. */
     public record Preview(String policy, String policyVersion, String refusal, String promptBlocked, String model,
                           List<AdapterScore> adapters, Map<String, Object> outputCheck) {
+    }
+
+    /** An image of a compare, base64 PNG. */
+    public record ImageView(String mediaType, String data, String sha256) {
+    }
+
+    /** {@code POST /api/compare}'s answer. */
+    public record CompareView(String requestId, String status, String code, String reason, String policy, String policyVersion, String model,
+                              long seed, int steps, int width, int height, ImageView base, ImageView moderated, List<AdapterScore> adapters,
+                              Map<String, Object> outputCheck, Map<String, Double> timingsMs, com.fasterxml.jackson.databind.JsonNode audit) {
     }
 
     @GET
@@ -117,7 +134,11 @@ public class AdminResource {
                     p.stacking().id(), p.storePrompts(), !p.promptCheck().terms().isEmpty() || !p.promptCheck().patterns().isEmpty(),
                     p.outputCheck() == null ? null : p.outputCheck().classifier()));
         }
-        return new PoliciesView(doc.version(), doc.sha256(), admin().policySource(), store.lastError(), out);
+        Map<String, TenantView> tenants = new java.util.TreeMap<>();
+        java.util.Set<String> names = new java.util.TreeSet<>(doc.tenantPolicies().keySet());
+        names.addAll(doc.appPolicies().keySet());
+        for (String t : names) tenants.put(t, new TenantView(doc.tenantPolicies().get(t), doc.appPolicies().getOrDefault(t, Map.of())));
+        return new PoliciesView(doc.version(), doc.sha256(), store.source(), store.lastError(), doc.defaultPolicy(), tenants, out);
     }
 
     @POST
@@ -166,6 +187,63 @@ public class AdminResource {
             check.put("rules", oc.rules());
         }
         return Response.ok(new Preview(policy, version, null, blocked, modelId, adapters, check)).build();
+    }
+
+    @POST
+    @Path("/compare")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "The image without adapters and the moderated one from the same seed, with gamma per concept, the output check on both, "
+            + "timings and the audit record written for it (source playground); 429 while the compare concurrency is used up")
+    public Response compare(CompareRequest body, @jakarta.ws.rs.core.Context io.vertx.core.http.HttpServerRequest http) {
+        String caller = http == null || http.remoteAddress() == null ? "unknown" : http.remoteAddress().hostAddress();
+        Response r = state.withModels(admin -> {
+            if (admin.playground() == null) return Response.status(Response.Status.NOT_FOUND).build();
+            return view(admin.playground().compare(body, "admin-api " + caller));
+        });
+        if (r == null) throw new jakarta.ws.rs.NotFoundException();
+        return r;
+    }
+
+    private static Response view(Comparison c) {
+        if (c instanceof Comparison.Invalid i) {
+            return Response.status(Response.Status.BAD_REQUEST).entity(AdminErrors.body(i.code() + ": " + i.message())).build();
+        }
+        if (c instanceof Comparison.Busy b) {
+            return Response.status(429).header("Retry-After", "5")
+                    .entity(AdminErrors.body(b.limit() + " compare(s) already running (membrane.admin.compare-concurrency); try again")).build();
+        }
+        if (c instanceof Comparison.Unaudited u) {
+            return Response.status(Response.Status.SERVICE_UNAVAILABLE).header("Retry-After", "5").entity(AdminErrors.body(u.message())).build();
+        }
+        Comparison.Done d = (Comparison.Done) c;
+        List<AdapterScore> adapters = d.adapters().stream()
+                .map(a -> new AdapterScore(a.concept(), a.category(), a.sha256(), nan(a.sf()), nan(a.st()), a.gamma())).toList();
+        Map<String, Object> check = null;
+        if (d.outputCheck() != null) {
+            check = new LinkedHashMap<>();
+            check.put("classifier", d.outputCheck().classifier());
+            check.put("base", verdict(d.outputCheck().base()));
+            check.put("moderated", verdict(d.outputCheck().moderated()));
+        }
+        return Response.ok(new CompareView(d.requestId(), d.status(), d.code() == null ? null : d.code().name(), d.reason(), d.policy(),
+                d.policyVersion(), d.model(), d.seed(), d.steps(), d.width(), d.height(), image(d.base()), image(d.moderated()), adapters,
+                check, d.timingsMs(), d.audit())).build();
+    }
+
+    private static ImageView image(Comparison.Image i) {
+        return i == null ? null : new ImageView("image/png", java.util.Base64.getEncoder().encodeToString(i.png()), i.sha256());
+    }
+
+    private static Map<String, Object> verdict(OutputCheck.Verdict v) {
+        if (v == null) return null;
+        Map<String, Object> out = new LinkedHashMap<>();
+        Map<String, Double> scores = new LinkedHashMap<>();
+        v.scores().forEach((label, score) -> scores.put(label, nan(score)));
+        out.put("scores", scores);
+        out.put("fired", v.fired().stream().map(f -> Map.of("label", f.label(), "score", f.score(), "threshold", f.threshold(),
+                "action", f.action().id())).toList());
+        out.put("action", v.action().id());
+        return out;
     }
 
     private static Double nan(double v) {

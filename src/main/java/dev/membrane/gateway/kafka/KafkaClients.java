@@ -25,6 +25,14 @@ public interface KafkaClients {
     /** The producer of crash-loop attempt marks (idempotent, not transactional: a mark must be durable before work starts). */
     Producer<String, byte[]> attemptsProducer(Properties config);
 
+    /**
+     * The policy playground's producer of audit records (idempotent, acks=all, not transactional: a compare waits for
+     * its one record). Mock client sets for the Kafka loop need not have one.
+     */
+    default Producer<String, byte[]> auditProducer(Properties config) {
+        throw new UnsupportedOperationException("this client set has no audit producer");
+    }
+
     /** A reader of the attempts topic (assigned by the caller). */
     Consumer<String, byte[]> attemptsReader(Properties config);
 
@@ -42,6 +50,10 @@ public interface KafkaClients {
             }
 
             public Producer<String, byte[]> attemptsProducer(Properties c) {
+                return new KafkaProducer<>(c, new StringSerializer(), new ByteArraySerializer());
+            }
+
+            public Producer<String, byte[]> auditProducer(Properties c) {
                 return new KafkaProducer<>(c, new StringSerializer(), new ByteArraySerializer());
             }
 

@@ -60,6 +60,13 @@ public final class MeteredKafkaClients implements KafkaClients {
     }
 
     @Override
+    public Producer<String, byte[]> auditProducer(Properties config) {
+        Producer<String, byte[]> p = delegate.auditProducer(config);
+        bind("playground-audit-producer", new KafkaClientMetrics(p, tags("playground-audit-producer")));
+        return p;
+    }
+
+    @Override
     public Consumer<String, byte[]> attemptsReader(Properties config) {
         return delegate.attemptsReader(config);
     }

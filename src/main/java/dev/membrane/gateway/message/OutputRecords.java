@@ -219,6 +219,24 @@ public final class OutputRecords {
         return a;
     }
 
+    /**
+     * The audit record of a playground compare ({@code POST /api/compare}): the moderated image's outcome as the
+     * gateway would audit it, with {@code source} saying it came from the playground and naming every image the
+     * caller was shown, the unmoderated base image among them (a blocked outcome has none of its own).
+     *
+     * @param shown each image returned to the caller: role ({@code base}, {@code moderated}) to SHA-256
+     */
+    public ProducerRecord<String, byte[]> playgroundAudit(Outcome o, String caller, Map<String, String> shown) {
+        ObjectNode a = audit(o);
+        ObjectNode src = JSON.createObjectNode();
+        src.put("kind", "playground");
+        src.put("caller", caller);
+        ArrayNode images = src.putArray("images");
+        shown.forEach((role, sha) -> images.addObject().put("role", role).put("sha256", sha));
+        a.set("source", src);
+        return new ProducerRecord<>(topics.audit(), key(o), bytes(a));
+    }
+
     /** The output check: classifier, overall action, and per image (request order) its scores and fired rules. */
     private static void putOutputCheck(ObjectNode parent, Outcome o, boolean audit) {
         OutputCheckReport report = o.outputCheck();
