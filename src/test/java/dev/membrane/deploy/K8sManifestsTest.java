@@ -63,7 +63,8 @@ class K8sManifestsTest {
             "monitoring.coreos.com/v1/ServiceMonitor", ServiceMonitor.class,
             "kafka.strimzi.io/v1beta2/KafkaTopic", KafkaTopic.class,
             "kafka.strimzi.io/v1beta2/KafkaUser", KafkaUser.class,
-            "v1/ConfigMap", io.fabric8.kubernetes.api.model.ConfigMap.class);
+            "v1/ConfigMap", io.fabric8.kubernetes.api.model.ConfigMap.class,
+            "batch/v1/Job", io.fabric8.kubernetes.api.model.batch.v1.Job.class);
 
     private static List<JsonNode> documents(Path file) throws Exception {
         List<JsonNode> docs = new ArrayList<>();
@@ -266,6 +267,7 @@ class K8sManifestsTest {
         assertEquals("/q/health/live", c.getLivenessProbe().getHttpGet().getPath());
         Service service = only(objects, Service.class);
         assertEquals("http", service.getSpec().getPorts().get(0).getTargetPort().getStrVal());
+        assertEquals("ClusterIP", service.getSpec().getType(), "the admin API and playground stay inside the cluster");
         ServiceMonitor sm = only(objects, ServiceMonitor.class);
         assertEquals("http", sm.getSpec().getEndpoints().get(0).getPort());
         assertEquals("/q/metrics", sm.getSpec().getEndpoints().get(0).getPath());

@@ -64,6 +64,54 @@ class KustomizeBuildTest {
         }
     }
 
+    /**
+     * The training Job: builds on its own (applying the gateway never starts a run), asks for one GPU, runs
+     * {@code spm train} with options the command has, on CUDA, and writes under the gateway's adapters folder on
+     * the same models volume.
+     */
+    @org.junit.jupiter.api.Test
+    void theSpmTrainJobBuildsAndWritesIntoTheAdaptersVolume() throws Exception {
+        Assumptions.assumeTrue(kubectl(), "no kubectl on this machine");
+        Process p = new ProcessBuilder("kubectl", "kustomize", "k8s/jobs/spm-train").start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), err);
+        JsonNode job = YAML.readTree(out);
+        K8sManifestsTest.typed(job, "k8s/jobs/spm-train Job");
+        assertEquals("Job", job.path("kind").asText());
+        JsonNode pod = job.path("spec").path("template").path("spec");
+        assertEquals("Never", pod.path("restartPolicy").asText());
+        JsonNode c = pod.path("containers").get(0);
+        assertEquals("1", c.path("resources").path("limits").path("nvidia.com/gpu").asText());
+        assertTrue(c.path("image").asText().endsWith("-gpu"), "the GPU image");
+        List<String> args = new ArrayList<>();
+        c.path("args").forEach(a -> args.add(a.asText()));
+        assertEquals(List.of("spm", "train"), args.subList(0, 2));
+        // every option is one spm train has, and the required ones are there
+        var parsed = new picocli.CommandLine(new dev.membrane.cli.SpmTrainCommand()).parseArgs(args.subList(2, args.size()).toArray(String[]::new));
+        assertEquals("cuda", parsed.matchedOptionValue("--device", "cpu"));
+        String outFile = parsed.matchedOptionValue("--out", Path.of("")).toString();
+        Map<String, String> env = new LinkedHashMap<>();
+        for (String line : Files.readAllLines(Path.of("k8s/base/membrane.env"))) {
+            if (!line.isBlank() && !line.startsWith("#")) env.put(line.substring(0, line.indexOf('=')), line.substring(line.indexOf('=') + 1));
+        }
+        assertTrue(outFile.startsWith(env.get("MEMBRANE_ADAPTERS_DIR") + "/"), outFile + " is under the gateway's adapters folder");
+        assertTrue(parsed.matchedOptionValue("--model", Path.of("")).toString().equals(env.get("MEMBRANE_MODELS_SD15")), "the model the gateway serves");
+        // the same claim as the gateway's models volume, mounted writable here
+        JsonNode deployment = YAML.readTree(Path.of("k8s/base/deployment.yaml").toFile());
+        String claim = null;
+        for (JsonNode v : deployment.path("spec").path("template").path("spec").path("volumes")) {
+            if (v.path("name").asText().equals("models")) claim = v.path("persistentVolumeClaim").path("claimName").asText();
+        }
+        String jobClaim = null;
+        for (JsonNode v : pod.path("volumes")) if (v.path("name").asText().equals("models")) jobClaim = v.path("persistentVolumeClaim").path("claimName").asText();
+        assertEquals(claim, jobClaim);
+        for (JsonNode m : c.path("volumeMounts")) {
+            if (m.path("name").asText().equals("models")) assertTrue(!m.path("readOnly").asBoolean(false), "the Job writes the adapters volume");
+        }
+    }
+
     private static boolean kubectl() {
         try {
             Process p = new ProcessBuilder("kubectl", "version", "--client").redirectErrorStream(true).start();
