@@ -107,6 +107,10 @@ class ServeIT {
         assertEquals("shapes-concepts", pv.get("outputCheck").get("classifier").asText());
         assertEquals("block", pv.get("outputCheck").get("rules").get(0).get("action").asText(), "actions as policies spell them");
         assertEquals(400, api(http, port, "POST", "/api/preview", ADMIN_TOKEN, "{\"tenant\":\"demo\"}").statusCode());
+        assertEquals(401, api(http, port, "POST", "/api/compare", null, "{\"prompt\":\"a red circle\"}").statusCode());
+        var outOfBounds = api(http, port, "POST", "/api/compare", ADMIN_TOKEN, "{\"tenant\":\"demo\",\"prompt\":\"a red circle\",\"steps\":1000}");
+        assertEquals(400, outOfBounds.statusCode(), "the Kafka request bounds: " + outOfBounds.body());
+        assertTrue(outOfBounds.body().contains("OUT_OF_BOUNDS"), outOfBounds.body());
         assertEquals(413, api(http, port, "POST", "/api/preview", ADMIN_TOKEN, "{\"prompt\":\"" + "x".repeat(70_000) + "\"}").statusCode());
         var openapi = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/openapi")).build(), HttpResponse.BodyHandlers.ofString());
         assertTrue(openapi.body().contains("/api/preview"), openapi.body());
@@ -341,6 +345,8 @@ class ServeIT {
             assertTrue(ready != null, "never ready: " + Files.readString(dir.resolve("serve.log")));
             assertEquals("demo-1", gatewayCheck(ready).get("data").get("policyVersion").asText());
             assertEquals(404, api(http, httpPort, "GET", "/api/policies", "anything", null).statusCode(), "no token configured: no admin API");
+            assertEquals(404, api(http, httpPort, "GET", "/playground", null, null).statusCode(), "no token configured: no playground");
+            assertEquals(404, api(http, httpPort, "POST", "/api/compare", "anything", "{\"prompt\":\"a cat\"}").statusCode());
 
             produce(kafkaPort, java.util.Map.of("it-1", "{\"requestId\":\"it-1\",\"tenant\":\"t\",\"prompt\":\"a photo of a cat\",\"seed\":3,\"steps\":5}"));
             Properties cp = new Properties();
