@@ -42,6 +42,7 @@ import dev.membrane.gateway.GatewaySettings;
 import dev.membrane.gateway.KafkaGateway;
 import dev.membrane.gateway.ServedModel;
 import dev.membrane.gateway.kafka.EmbeddedKafka;
+import dev.membrane.gateway.kafka.TopicPresence;
 import dev.membrane.gateway.playground.KafkaAuditSink;
 import dev.membrane.gateway.playground.Playground;
 import dev.membrane.gateway.message.OutputRecords;
@@ -170,8 +171,17 @@ public class ServeCommand implements Callable<Integer> {
         state.serving(gateway, policies, new GatewayState.Admin(token, config.admin().maxBodyBytes(), Map.copyOf(models),
                 settings.limits(), catalog, playground));
         if (policyTopicName.isPresent()) {
-            policyTopic.resume();
-            LOG.info("policy topic " + policyTopicName.get() + " on: its newest valid document wins over " + policyFile);
+            // subscribing to a missing topic would only log warnings forever (auto-creation is off: it must be compacted)
+            TopicPresence presence = TopicPresence.of(gateway.clientConfig(), policyTopicName.get(), 10_000);
+            if (presence == TopicPresence.ABSENT) {
+                LOG.severe("policy topic " + policyTopicName.get() + " does not exist: serving " + policyFile + " alone. Create it compacted with one "
+                        + "partition (kafka/create-topics.sh, kafka/strimzi/topics.yaml) and restart, or set membrane.policy.topic= to say so");
+                policyTopicName = Optional.empty();
+            } else {
+                policyTopic.resume();
+                LOG.info("policy topic " + policyTopicName.get() + " on: its newest valid document wins over " + policyFile
+                        + (presence == TopicPresence.UNKNOWN ? " (the cluster did not answer yet)" : ""));
+            }
         }
         ScheduledExecutorService reload = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "membrane-policy-reload");

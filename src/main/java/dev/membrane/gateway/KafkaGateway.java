@@ -179,6 +179,11 @@ public final class KafkaGateway implements AutoCloseable {
         return p;
     }
 
+    /** Its connection settings (bootstrap, security, {@code membrane.kafka.client.*}), for other clients of the same cluster. */
+    public Properties clientConfig() {
+        return common();
+    }
+
     /** The layouts of its records (topics, instance, model files): the playground audits with the same. */
     public OutputRecords records() {
         return output;
