@@ -221,6 +221,9 @@ class FaultsIT {
         assertEquals(Set.of("d0", "d1", "d2", "d3", "d4"), results.keySet(), log);
         results.values().forEach(r -> assertEquals("COMPLETED", r.get("status").asText()));
         assertTrue(log.contains("every session closed"), log);
+        // an external cluster without the policy topic: the file alone, said once, and no topic created behind our back
+        assertTrue(log.contains("policy topic membrane.policies does not exist: serving"), log);
+        assertTrue(!log.contains("UNKNOWN_TOPIC_OR_PARTITION"), "the channel never subscribed to the missing topic");
     }
 
     @Test
