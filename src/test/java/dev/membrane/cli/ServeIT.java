@@ -91,6 +91,7 @@ class ServeIT {
         assertEquals(401, api(http, port, "GET", "/api/policies", "guess-7f3a9", null).statusCode());
         JsonNode policies = JSON.readTree(api(http, port, "GET", "/api/policies", ADMIN_TOKEN, null).body());
         assertEquals("demo-shapes-2", policies.get("version").asText(), policies.toString());
+        assertEquals("serve-it", policies.get("instance").asText(), "each instance answers for itself");
         assertTrue(policies.get("policies").findValuesAsText("id").contains("no-circles"));
         JsonNode models = JSON.readTree(api(http, port, "GET", "/api/models", ADMIN_TOKEN, null).body());
         assertEquals("shapes", models.get(0).get("id").asText());

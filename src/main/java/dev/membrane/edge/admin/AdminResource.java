@@ -41,6 +41,10 @@ public class AdminResource {
     @Inject
     GatewayState state;
 
+    /** Each instance answers for itself: the policy in force here. */
+    @org.eclipse.microprofile.config.inject.ConfigProperty(name = "membrane.gateway.instance-id", defaultValue = "membrane-local")
+    String instance;
+
     /** A served model. */
     public record ModelView(String id, Map<String, String> fileSha256, String device, String executionProvider, int slots,
                             Map<String, String> classifier) {
@@ -61,7 +65,7 @@ public class AdminResource {
     }
 
     /** The document in force; {@code tenants} and {@code defaultPolicy} say who gets which policy (the playground's picker). */
-    public record PoliciesView(String version, String sha256, String source, String lastReloadError, String defaultPolicy,
+    public record PoliciesView(String instance, String version, String sha256, String source, String lastReloadError, String defaultPolicy,
                                Map<String, TenantView> tenants, List<PolicyView> policies) {
     }
 
@@ -138,7 +142,7 @@ public class AdminResource {
         java.util.Set<String> names = new java.util.TreeSet<>(doc.tenantPolicies().keySet());
         names.addAll(doc.appPolicies().keySet());
         for (String t : names) tenants.put(t, new TenantView(doc.tenantPolicies().get(t), doc.appPolicies().getOrDefault(t, Map.of())));
-        return new PoliciesView(doc.version(), doc.sha256(), store.source(), store.lastError(), doc.defaultPolicy(), tenants, out);
+        return new PoliciesView(instance, doc.version(), doc.sha256(), store.source(), store.lastError(), doc.defaultPolicy(), tenants, out);
     }
 
     @POST
