@@ -101,7 +101,7 @@ public final class Playground {
             Outcome o = refused.outcome();
             // unreadable or out of bounds: nothing ran, as a 400 says
             if (o.request() == null) return new Comparison.Invalid(o.code(), o.message());
-            return audited(o, caller, null, null, null, Map.of("total", ms(t0)));
+            return audited(o, caller, null, null, null, Map.of(), t0);
         }
         WorkItem work = ((Admission.Admitted) admitted).item();
         try {
@@ -171,12 +171,11 @@ public final class Playground {
         if (check != null) timingsMs.put("outputCheck", ms(c0));
         if (checked instanceof Outcome.Failed) {
             // fail closed: a check that could not run shows nothing, the base image included
-            return audited(checked, caller, null, null, check, timingsMs);
+            return audited(checked, caller, null, null, check, timingsMs, t0);
         }
         Comparison.Image baseImage = new Comparison.Image(base.png(), OutputRecords.sha256(base.png()));
         Comparison.Image moderatedImage = new Comparison.Image(moderated.png(), moderatedOut.sha256());
-        timingsMs.put("total", ms(t0));
-        return audited(checked, caller, baseImage, moderatedImage, check, timingsMs);
+        return audited(checked, caller, baseImage, moderatedImage, check, timingsMs, t0);
     }
 
     /** The base image judged by the policy's rules, for display only: nothing is published by it. */
@@ -189,8 +188,9 @@ public final class Playground {
         }
     }
 
+    /** @param t0 when the compare began ({@code System.nanoTime()}): {@code total} runs from it to the acknowledged audit record */
     private Comparison audited(Outcome o, String caller, Comparison.Image base, Comparison.Image moderated, Comparison.Check check,
-                               Map<String, Double> timingsMs) {
+                               Map<String, Double> timingsMs, long t0) {
         Map<String, String> shown = new LinkedHashMap<>();
         if (base != null) shown.put("base", base.sha256());
         if (moderated != null) shown.put("moderated", moderated.sha256());
@@ -204,9 +204,9 @@ public final class Playground {
         }
         Map<String, Double> t = new LinkedHashMap<>(timingsMs);
         t.put("audit", ms(a0));
-        t.putIfAbsent("total", 0.0);
+        t.put("total", ms(t0));
         var req = o.request();
-        Policy p = new Policy(o.decision());
+        PolicyRef p = new PolicyRef(o.decision());
         try {
             return new Comparison.Done(o.requestId(), o.status().name(), o.code(), o.message(), p.id, p.version, req.model(), req.seed(), req.steps(),
                     req.width(), req.height(), base, moderated, o.adapters(), check, t, JSON.readTree(record.value()));
@@ -215,8 +215,8 @@ public final class Playground {
         }
     }
 
-    private record Policy(String id, String version) {
-        Policy(PolicyDecision d) {
+    private record PolicyRef(String id, String version) {
+        PolicyRef(PolicyDecision d) {
             this(d == null || d.policy() == null ? null : d.policy().id(), d == null || d.policy() == null ? null : d.policy().version());
         }
     }

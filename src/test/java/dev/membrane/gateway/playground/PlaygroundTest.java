@@ -99,6 +99,7 @@ class PlaygroundTest {
         assertEquals("snoopy", done.adapters().get(0).concept());
         assertEquals(2.0, done.adapters().get(0).gamma(), 0.0, "fixed transport: gamma is the policy's");
         assertNotEquals(done.base().sha256(), done.moderated().sha256(), "the adapter changes the image");
+        assertTrue(done.timingsMs().get("total") >= done.timingsMs().get("generation") + done.timingsMs().get("audit"), done.timingsMs().toString());
 
         // the base image is the model's own output for that seed without adapters (another run, one image per batch)
         var alone = model.pipeline().generate(new GenerationRequest(List.of(new ImageSpec("a cartoon dog", "", 11L)), 64, 64, 4, 7.5, SchedulerKind.DDIM),
