@@ -16,6 +16,12 @@ final class KafkaBootstrap {
     private KafkaBootstrap() {
     }
 
+    /** The configured external cluster (Quarkus's key or the alias), or empty: the embedded broker. */
+    static Optional<String> configured(MembraneConfig config) {
+        return resolve(org.eclipse.microprofile.config.ConfigProvider.getConfig().getOptionalValue(QUARKUS_KEY, String.class),
+                config.kafka().bootstrapServers());
+    }
+
     static Optional<String> resolve(Optional<String> quarkus, Optional<String> alias) {
         Optional<String> q = quarkus.map(String::strip).filter(s -> !s.isEmpty());
         Optional<String> a = alias.map(String::strip).filter(s -> !s.isEmpty());

@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.logging.Logger;
 
 import org.eclipse.microprofile.config.Config;
-import org.eclipse.microprofile.config.ConfigProvider;
 
 import dev.membrane.MembraneException;
 import dev.membrane.edge.policy.PolicyTopicConsumer;
@@ -44,8 +43,7 @@ public class PolicyChannelClient implements ClientCustomizer<Map<String, Object>
 
     /** The servers the policy channel connects to; with the embedded broker its port must be fixed at start. */
     static String bootstrap(MembraneConfig config) {
-        return KafkaBootstrap.resolve(ConfigProvider.getConfig().getOptionalValue(KafkaBootstrap.QUARKUS_KEY, String.class),
-                config.kafka().bootstrapServers()).orElseGet(() -> {
+        return KafkaBootstrap.configured(config).orElseGet(() -> {
                     int port = config.kafka().embeddedPort();
                     if (port == 0) {
                         throw new MembraneException("membrane.kafka.embedded.port=0 with membrane.policy.topic set: the policy channel's "

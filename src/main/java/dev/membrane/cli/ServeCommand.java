@@ -17,7 +17,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
-import org.eclipse.microprofile.config.ConfigProvider;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import dev.membrane.MembraneException;
@@ -141,8 +140,7 @@ public class ServeCommand implements Callable<Integer> {
         PolicyStore policies = PolicyStore.open(policyFile, catalog, classifierCards(models), classifierFailures);
 
         EmbeddedKafka embedded = null;
-        String bootstrap = KafkaBootstrap.resolve(ConfigProvider.getConfig().getOptionalValue(KafkaBootstrap.QUARKUS_KEY, String.class),
-                config.kafka().bootstrapServers()).orElse(null);
+        String bootstrap = KafkaBootstrap.configured(config).orElse(null);
         var topics = config.topics();
         Optional<String> policyTopicName = config.policy().topic().map(String::strip).filter(t -> !t.isEmpty());
         // the same resolution SmallRye's channel got at start: refuses an embedded port of 0 with the topic on
@@ -158,7 +156,7 @@ public class ServeCommand implements Callable<Integer> {
             // one partition: the newest document is the last in the log, for every instance alike
             if (policyTopicName.isPresent()) embedded.createCompactedTopic(policyTopicName.get(), 1);
         }
-        GatewaySettings settings = GatewayComposition.settings(config, bootstrap, limits(modelDirs, defaultModel), kafkaClientProperties());
+        GatewaySettings settings = GatewayComposition.settings(config, bootstrap, limits(modelDirs, defaultModel), kafkaClientProperties(config));
         Map<String, Admission.ModelCapacity> capacities = capacities(models, settings);
         KafkaClients clients = new MeteredKafkaClients(KafkaClients.real(), registry);
         KafkaGateway gateway = new KafkaGateway(settings, models, capacities, policies, new GatewayMetrics(registry), clients);
@@ -271,10 +269,6 @@ public class ServeCommand implements Callable<Integer> {
     }
 
     /** The properties file's entries, then {@code membrane.kafka.client.*} on top. */
-    private Map<String, String> kafkaClientProperties() throws java.io.IOException {
-        return kafkaClientProperties(config);
-    }
-
     /** The properties file's entries, then {@code membrane.kafka.client.*} on top: the gateway's and the policy channel's. */
     static Map<String, String> kafkaClientProperties(MembraneConfig config) throws java.io.IOException {
         Map<String, String> props = new LinkedHashMap<>();
