@@ -57,23 +57,21 @@ class PolicyChecksTest {
 
     @Test
     void badOutputChecksAreRefusedWhereTheyAre() {
-        var e = assertThrows(MembraneException.class, () -> only("outputCheck: {classifier: nsfw, rules: {Porn: {threshold: 1.5, action: block}}}"));
-        assertTrue(e.getMessage().contains("policy 'p': outputCheck rule 'Porn': threshold"), e.getMessage());
-        e = assertThrows(MembraneException.class, () -> only("outputCheck: {classifier: nsfw, rules: {Porn: {threshold: 0.5, action: hide}}}"));
-        assertTrue(e.getMessage().contains("action 'hide'"), e.getMessage());
-        e = assertThrows(MembraneException.class, () -> only("outputCheck: {rules: {Porn: {threshold: 0.5, action: block}}}"));
-        assertTrue(e.getMessage().contains("needs 'classifier'"), e.getMessage());
-        e = assertThrows(MembraneException.class, () -> only("promptCheck: {patterns: [\"(unclosed\"]}"));
-        assertTrue(e.getMessage().contains("not a regular expression"), e.getMessage());
+        assertRefused("outputCheck: {classifier: nsfw, rules: {Porn: {threshold: 1.5, action: block}}}", "policy 'p': outputCheck rule 'Porn': threshold");
+        assertRefused("outputCheck: {classifier: nsfw, rules: {Porn: {threshold: 0.5, action: hide}}}", "action 'hide'");
+        assertRefused("outputCheck: {rules: {Porn: {threshold: 0.5, action: block}}}", "needs 'classifier'");
+        assertRefused("promptCheck: {patterns: [\"(unclosed\"]}", "not a regular expression");
         // a check written wrongly must never read as no check
-        e = assertThrows(MembraneException.class, () -> only("outputcheck: {classifier: nsfw, rules: {Porn: {threshold: 0.5, action: block}}}"));
-        assertTrue(e.getMessage().contains("unknown key 'outputcheck'"), e.getMessage());
-        e = assertThrows(MembraneException.class, () -> only("outputCheck:"));
-        assertTrue(e.getMessage().contains("outputCheck is empty"), e.getMessage());
-        e = assertThrows(MembraneException.class, () -> only("promptCheck: {terms: gore}"));
-        assertTrue(e.getMessage().contains("'terms' must be a list"), e.getMessage());
-        e = assertThrows(MembraneException.class, () -> only("outputCheck: {classifier: nsfw, rules: {Porn: {threshold: 0.5, action: block, treshold: 0.1}}}"));
-        assertTrue(e.getMessage().contains("unknown key 'treshold'"), e.getMessage());
+        assertRefused("outputcheck: {classifier: nsfw, rules: {Porn: {threshold: 0.5, action: block}}}", "unknown key 'outputcheck'");
+        assertRefused("outputCheck:", "outputCheck is empty");
+        assertRefused("promptCheck: {terms: gore}", "'terms' must be a list");
+        assertRefused("outputCheck: {classifier: nsfw, rules: {Porn: {threshold: 0.5, action: block, treshold: 0.1}}}", "unknown key 'treshold'");
+    }
+
+    /** The policy {@code body} is refused with a message that says {@code why}. */
+    private static void assertRefused(String body, String why) {
+        var e = assertThrows(MembraneException.class, () -> only(body));
+        assertTrue(e.getMessage().contains(why), e.getMessage());
     }
 
     @Test
