@@ -38,7 +38,7 @@ import dev.membrane.training.twin.UNetTwin;
 class TwinParityTest {
     /** SD 1.5's topology (8 heads, 32 groups, cross-attention 768) at a quarter of its widths or less. */
     static final ReferencePreset NARROW_SD15 = new ReferencePreset("sd15-narrow", 768, 1, 12, 0.02,
-            new int[] {64, 128, 256, 256}, 32, 8, new int[] {32, 32, 16, 16}, 8, 64);
+            new int[] {64, 128, 256, 256}, 32, 8, new int[] {32, 32, 16, 16}, 8, 64, ReferencePreset.PNDM);
     private static final double GAMMA = 0.8;
 
     @TempDir

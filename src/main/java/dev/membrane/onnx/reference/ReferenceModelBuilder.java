@@ -86,7 +86,7 @@ public final class ReferenceModelBuilder {
             Files.createDirectories(out);
             writeJson(out.resolve("model_index.json"), modelIndex(options));
             Files.createDirectories(out.resolve("scheduler"));
-            writeJson(out.resolve("scheduler/scheduler_config.json"), schedulerConfig());
+            writeJson(out.resolve("scheduler/scheduler_config.json"), schedulerConfig(options.preset().scheduler()));
             Path tokenizerDir = out.resolve("tokenizer");
             writeTokenizer(options.tokenizerDir(), options.corpus(), tokenizerDir);
             int vocabSize = ClipTokenizer.load(tokenizerDir).vocabSize();
@@ -165,7 +165,7 @@ public final class ReferenceModelBuilder {
         n.put("_class_name", "OnnxStableDiffusionPipeline");
         n.put("_diffusers_version", "0.24.0");
         n.put("_membrane_reference_preset", options.preset().id());
-        for (var e : List.of(List.of("scheduler", "diffusers", "PNDMScheduler"),
+        for (var e : List.of(List.of("scheduler", "diffusers", options.preset().scheduler()),
                 List.of("text_encoder", "diffusers", "OnnxRuntimeModel"),
                 List.of("tokenizer", "transformers", "CLIPTokenizer"),
                 List.of("unet", "diffusers", "OnnxRuntimeModel"),
@@ -177,18 +177,30 @@ public final class ReferenceModelBuilder {
         return n;
     }
 
-    private static ObjectNode schedulerConfig() {
+    /** SD 1.x's noise schedule and timestep spacing, under the named class with that class's own fields. */
+    private static ObjectNode schedulerConfig(String className) {
         ObjectNode n = new ObjectMapper().createObjectNode();
-        n.put("_class_name", "PNDMScheduler");
+        n.put("_class_name", className);
         n.put("_diffusers_version", "0.24.0");
         n.put("beta_end", 0.012);
         n.put("beta_schedule", "scaled_linear");
         n.put("beta_start", 0.00085);
-        n.put("clip_sample", false);
-        n.put("num_train_timesteps", 1000);
-        n.put("prediction_type", "epsilon");
-        n.put("set_alpha_to_one", false);
-        n.put("skip_prk_steps", true);
+        switch (className) {
+            case ReferencePreset.PNDM -> {
+                n.put("clip_sample", false);
+                n.put("num_train_timesteps", 1000);
+                n.put("prediction_type", "epsilon");
+                n.put("set_alpha_to_one", false);
+                n.put("skip_prk_steps", true);
+            }
+            case ReferencePreset.EULER -> {
+                n.put("interpolation_type", "linear");
+                n.put("num_train_timesteps", 1000);
+                n.put("prediction_type", "epsilon");
+                n.put("use_karras_sigmas", false);
+            }
+            default -> throw new IllegalArgumentException("no scheduler configuration for " + className);
+        }
         n.put("steps_offset", 1);
         n.put("timestep_spacing", "leading");
         n.putNull("trained_betas");

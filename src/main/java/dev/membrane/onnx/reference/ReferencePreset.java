@@ -20,13 +20,18 @@ import dev.membrane.MembraneException;
  * @param vaeChannels     VAE decoder block widths, deepest first (4 values)
  * @param vaeGroups       GroupNorm groups in the VAE
  * @param imageSize       default image side in pixels
+ * @param scheduler       the diffusers scheduler written to {@code scheduler_config.json}, and so the model's default
+ *                        sampler: {@link #PNDM} (SD 1.x's) or {@link #EULER}
  */
 public record ReferencePreset(String id, int textWidth, int textLayers, int textHeads, double tokenStd, int[] unetChannels,
-                              int unetGroups, int unetHeads, int[] vaeChannels, int vaeGroups, int imageSize) {
+                              int unetGroups, int unetHeads, int[] vaeChannels, int vaeGroups, int imageSize, String scheduler) {
+
+    public static final String PNDM = "PNDMScheduler";
+    public static final String EULER = "EulerDiscreteScheduler";
 
     /** Tests and demo: a 64x64 image takes a few milliseconds per UNet step on CPU. */
     public static final ReferencePreset TINY = new ReferencePreset("tiny", 32, 2, 2, 0.02,
-            new int[] {32, 64, 64, 64}, 8, 2, new int[] {32, 32, 16, 16}, 8, 64);
+            new int[] {32, 64, 64, 64}, 8, 2, new int[] {32, 32, 16, 16}, 8, 64, PNDM);
 
     /**
      * The shapes model (see {@code model train-shapes}): tiny's text encoder and VAE decoder; a UNet 32 wide at every
@@ -35,13 +40,15 @@ public record ReferencePreset(String id, int textWidth, int textLayers, int text
      * weights, so its token embeddings are drawn 50x larger than CLIP's: each position's state is then mostly its own
      * word rather than a causal average of the words before it, and the UNet's cross-attention can tell "circle"
      * from "square" from the first step (at CLIP's 0.02 the shape word was half colour at its own position).
+     * It samples with Euler: PNDM's multistep extrapolation amplifies the guided difference of a model this small,
+     * and at guidance 7.5 (every request's default) it drew 46% of the prompts right where Euler draws 77%.
      */
     public static final ReferencePreset SHAPES = new ReferencePreset("shapes", 32, 2, 2, 1.0,
-            new int[] {32, 32, 32, 32}, 8, 2, new int[] {32, 32, 16, 16}, 8, 64);
+            new int[] {32, 32, 32, 32}, 8, 2, new int[] {32, 32, 16, 16}, 8, 64, EULER);
 
     /** SD 1.5's real UNet widths (320/640/1280, 8 heads, cross-attention 768; ~860M parameters), random weights. */
     public static final ReferencePreset SD15 = new ReferencePreset("sd15", 768, 2, 12, 0.02,
-            new int[] {320, 640, 1280, 1280}, 32, 8, new int[] {128, 128, 64, 64}, 32, 256);
+            new int[] {320, 640, 1280, 1280}, 32, 8, new int[] {128, 128, 64, 64}, 32, 256, PNDM);
 
     public static ReferencePreset parse(String text) {
         return switch (text.toLowerCase(Locale.ROOT)) {

@@ -189,18 +189,31 @@ public final class ShapesModelTrainer {
             ObjectNode seconds = (ObjectNode) base.get("stageSeconds");
             ObjectNode loss = (ObjectNode) base.get("finalLoss");
             ObjectNode curves = (ObjectNode) base.get("curves");
+            ObjectNode recipe = (ObjectNode) base.get("recipe");
             double total = seconds.path("total").asDouble();
+            seconds.remove("total");
             for (var it = later.get("stageSeconds").fields(); it.hasNext(); ) {
                 var e = it.next();
                 if (e.getKey().equals("graphs") || e.getKey().equals("total")) continue;
-                seconds.put(e.getKey(), e.getValue().asDouble());
+                // a stage the model already ran continues it (e.g. more decoder steps): both are kept, in order
+                String name = continuedName(e.getKey(), seconds);
+                JsonNode steps = later.path("recipe").path(e.getKey() + "Steps");
+                if (name.equals(e.getKey())) {
+                    if (steps.isNumber()) recipe.set(e.getKey() + "Steps", steps);
+                } else {
+                    ArrayNode continued = recipe.has("continued") ? (ArrayNode) recipe.get("continued") : recipe.putArray("continued");
+                    ObjectNode entry = continued.addObject().put("stage", name).put("continues", e.getKey());
+                    if (steps.isNumber()) entry.set("steps", steps);
+                }
+                seconds.put(name, e.getValue().asDouble());
                 total += e.getValue().asDouble();
+                if (later.path("finalLoss").has(e.getKey())) loss.set(name, later.get("finalLoss").get(e.getKey()));
+                if (later.path("curves").has(e.getKey())) curves.set(name, later.get("curves").get(e.getKey()));
             }
             seconds.put("total", total);
-            later.get("finalLoss").fields().forEachRemaining(e -> loss.set(e.getKey(), e.getValue()));
-            later.get("curves").fields().forEachRemaining(e -> curves.set(e.getKey(), e.getValue()));
-            ((ObjectNode) base.get("recipe")).set("decoderSteps", later.path("recipe").path("decoderSteps"));
-            base.put("combinedFrom", stage.toString());
+            ArrayNode from = base.has("combinedFrom") && base.get("combinedFrom").isArray()
+                    ? (ArrayNode) base.get("combinedFrom") : base.putArray("combinedFrom");
+            from.add(stage.toString());
             Map<String, String> sums = checksums(model);
             base.set("sha256", json.valueToTree(sums));
             Files.writeString(model.resolve(REPORT_FILE), json.writeValueAsString(base) + "\n");
@@ -219,6 +232,14 @@ public final class ShapesModelTrainer {
         } catch (IOException e) {
             throw new MembraneException(model + ": cannot combine with " + stage + " (" + e.getMessage() + ")");
         }
+    }
+
+    /** {@code stage} itself when the report has no such stage yet, else the next free {@code stage-2}, {@code stage-3}, … */
+    static String continuedName(String stage, JsonNode stageSeconds) {
+        if (!stageSeconds.has(stage)) return stage;
+        int n = 2;
+        while (stageSeconds.has(stage + "-" + n)) n++;
+        return stage + "-" + n;
     }
 
     private static void prepareFolder(Path out, ShapesRecipe recipe, Path tokenizerDir, Path init) {

@@ -53,6 +53,11 @@ public record ShapesRecipe(long seed, Palette palette, int imageSize, int vaeSte
                 unetLearningRate, captionDropout, emaDecay, decoderSteps);
     }
 
+    public ShapesRecipe withImageSize(int side) {
+        return new ShapesRecipe(seed, palette, side, vaeSteps, vaeBatch, vaeLearningRate, datasetSize, unetSteps, unetBatch,
+                unetLearningRate, captionDropout, emaDecay, decoderSteps);
+    }
+
     public ShapesRecipe withUNetLearningRate(float lr) {
         return new ShapesRecipe(seed, palette, imageSize, vaeSteps, vaeBatch, vaeLearningRate, datasetSize, unetSteps, unetBatch,
                 lr, captionDropout, emaDecay, decoderSteps);

@@ -21,12 +21,17 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.membrane.diffusion.scheduler.Scheduler;
+import dev.membrane.diffusion.scheduler.SchedulerConfig;
+import dev.membrane.diffusion.scheduler.SchedulerKind;
 import dev.membrane.onnx.graph.WeightStore;
 import dev.membrane.spm.AdapterSite;
 import dev.membrane.spm.AdapterSites;
 import dev.membrane.testing.SharedReference;
 
 class ReferenceModelTest {
+    @TempDir
+    Path tmp;
 
     /** Structure only: parameter bytes are dropped. */
     private static WeightStore discard() {
@@ -105,5 +110,31 @@ class ReferenceModelTest {
                 }
             }));
         }
+    }
+
+    @Test
+    void shapesPresetSamplesWithEulerOverSd1xSchedule() throws Exception {
+        Path out = tmp.resolve("shapes");
+        ReferenceModelBuilder.build(out, ReferenceModelBuilder.Options.of(ReferencePreset.SHAPES));
+        SchedulerConfig written = SchedulerConfig.load(out.resolve("scheduler/scheduler_config.json"));
+        assertEquals(SchedulerKind.EULER, SchedulerKind.ofConfig(written));
+        assertTrue(Files.readString(out.resolve("model_index.json")).contains("EulerDiscreteScheduler"));
+        // the same sampler as --scheduler euler over SD 1.x's own PNDM configuration: same schedule, spacing, offset
+        Scheduler fromShapes = SchedulerKind.EULER.create(written, 30);
+        Scheduler fromSd15 = SchedulerKind.EULER.create(SchedulerConfig.sd15Default(), 30);
+        assertArrayEquals(fromSd15.timesteps(), fromShapes.timesteps());
+        assertEquals(fromSd15.initNoiseSigma(), fromShapes.initNoiseSigma());
+        float[] a = {1f, -0.5f, 0.25f, 2f};
+        float[] b = a.clone();
+        float[] eps = {0.3f, 0.1f, -0.2f, 0.05f};
+        for (int i = 0; i < 30; i++) {
+            a = fromShapes.step(eps, i, a);
+            b = fromSd15.step(eps, i, b);
+        }
+        assertArrayEquals(b, a);
+        // the other presets keep SD 1.x's PNDM
+        Path tiny = tmp.resolve("tiny");
+        ReferenceModelBuilder.build(tiny, ReferenceModelBuilder.Options.of(ReferencePreset.TINY));
+        assertEquals(SchedulerKind.PNDM, SchedulerKind.ofConfig(SchedulerConfig.load(tiny.resolve("scheduler/scheduler_config.json"))));
     }
 }

@@ -80,4 +80,35 @@ class ShapesModelTrainerTest {
         assertEquals(first.sha256().get("text_encoder/model.onnx"), tuned.sha256().get("text_encoder/model.onnx"));
         assertNotEquals(first.sha256().get("unet/model.onnx"), tuned.sha256().get("unet/model.onnx"));
     }
+
+    @Test
+    void aContinuedDecoderStageIsFoldedInBesideTheFirst() throws Exception {
+        StringBuilder log = new StringBuilder();
+        Path model = dir.resolve("model");
+        ShapesModelTrainer.Report base = run(model, ShapesRecipe.smoke(11), null, log);
+        Path later = dir.resolve("later");
+        ShapesModelTrainer.Report more = run(later, ShapesRecipe.smoke(11).withSteps(0, 0).withDecoderSteps(3), model, log);
+        assertEquals(base.sha256().get("unet/model.onnx"), more.sha256().get("unet/model.onnx"));
+
+        ShapesModelTrainer.Report combined = ShapesModelTrainer.combine(model, later);
+        // the later decoder is the model's now; the UNet, encoder and text encoder are the first run's
+        assertEquals(more.sha256().get("vae_decoder/model.onnx"), combined.sha256().get("vae_decoder/model.onnx"));
+        assertNotEquals(base.sha256().get("vae_decoder/model.onnx"), combined.sha256().get("vae_decoder/model.onnx"));
+        for (String f : List.of("unet/model.onnx", "text_encoder/model.onnx", ShapesModelTrainer.ENCODER_FILE)) {
+            assertEquals(base.sha256().get(f), combined.sha256().get(f), f);
+        }
+        // both decoder stages are kept, in order, and the total is the sum of every stage's wall time
+        assertEquals(base.stageSeconds().get("decoder"), combined.stageSeconds().get("decoder"));
+        assertEquals(more.stageSeconds().get("decoder"), combined.stageSeconds().get("decoder-2"));
+        assertEquals(base.stageSeconds().get("total") + more.stageSeconds().get("decoder"), combined.stageSeconds().get("total"), 1e-9);
+        assertEquals(List.of("graphs", "vae", "data", "unet", "decoder", "decoder-2", "total"), List.copyOf(combined.stageSeconds().keySet()));
+        JsonNode report = new ObjectMapper().readTree(model.resolve(ShapesModelTrainer.REPORT_FILE).toFile());
+        assertEquals(2, report.path("recipe").path("decoderSteps").asInt(), "the first decoder stage's steps stay");
+        JsonNode continued = report.path("recipe").path("continued").get(0);
+        assertEquals("decoder-2", continued.path("stage").asText());
+        assertEquals("decoder", continued.path("continues").asText());
+        assertEquals(3, continued.path("steps").asInt());
+        assertTrue(report.path("curves").has("decoder") && report.path("curves").has("decoder-2"));
+        assertEquals(later.toString(), report.path("combinedFrom").get(0).asText());
+    }
 }
