@@ -22,6 +22,7 @@ import dev.membrane.diffusion.UNetModel;
 import dev.membrane.onnx.graph.GraphBuilder;
 import dev.membrane.onnx.graph.WeightStore;
 import dev.membrane.onnx.reference.ReferenceModelBuilder;
+import dev.membrane.diffusion.scheduler.SchedulerKind;
 import dev.membrane.onnx.reference.ReferencePreset;
 import dev.membrane.spm.AdapterFeeds;
 import dev.membrane.spm.AdapterSlots;
@@ -38,7 +39,7 @@ import dev.membrane.training.twin.UNetTwin;
 class TwinParityTest {
     /** SD 1.5's topology (8 heads, 32 groups, cross-attention 768) at a quarter of its widths or less. */
     static final ReferencePreset NARROW_SD15 = new ReferencePreset("sd15-narrow", 768, 1, 12, 0.02,
-            new int[] {64, 128, 256, 256}, 32, 8, new int[] {32, 32, 16, 16}, 8, 64, ReferencePreset.PNDM);
+            new int[] {64, 128, 256, 256}, 32, 8, new int[] {32, 32, 16, 16}, 8, 64, SchedulerKind.PNDM);
     private static final double GAMMA = 0.8;
 
     @TempDir

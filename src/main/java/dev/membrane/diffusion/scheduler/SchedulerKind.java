@@ -7,11 +7,22 @@ import dev.membrane.MembraneException;
 /** The samplers Membrane implements, each with diffusers' semantics over the same {@link SchedulerConfig}. */
 public enum SchedulerKind {
     /** PNDM's PLMS sampler with {@code skip_prk_steps} (the SD 1.x default). */
-    PNDM,
+    PNDM("PNDMScheduler"),
     /** DDIM with eta = 0 (deterministic). */
-    DDIM,
+    DDIM("DDIMScheduler"),
     /** Euler discrete with s_churn = 0 (deterministic), linear sigma interpolation. */
-    EULER;
+    EULER("EulerDiscreteScheduler");
+
+    private final String diffusersClass;
+
+    SchedulerKind(String diffusersClass) {
+        this.diffusersClass = diffusersClass;
+    }
+
+    /** The diffusers class a {@code scheduler_config.json} names for this sampler ({@code _class_name}). */
+    public String diffusersClass() {
+        return diffusersClass;
+    }
 
     public static SchedulerKind parse(String text) {
         return switch (text.toLowerCase(Locale.ROOT)) {
@@ -24,11 +35,10 @@ public enum SchedulerKind {
 
     /** The sampler a config's {@code _class_name} names, or PNDM for classes Membrane does not implement. */
     public static SchedulerKind ofConfig(SchedulerConfig config) {
-        return switch (config.className()) {
-            case "DDIMScheduler" -> DDIM;
-            case "EulerDiscreteScheduler" -> EULER;
-            default -> PNDM;
-        };
+        for (SchedulerKind k : values()) {
+            if (k.diffusersClass.equals(config.className())) return k;
+        }
+        return PNDM;
     }
 
     public Scheduler create(SchedulerConfig config, int steps) {

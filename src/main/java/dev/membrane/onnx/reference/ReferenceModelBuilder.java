@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.membrane.MembraneException;
+import dev.membrane.diffusion.scheduler.SchedulerKind;
 import dev.membrane.onnx.graph.GraphBuilder;
 import dev.membrane.onnx.graph.WeightStore;
 import dev.membrane.tokenizer.BpeVocabularyTrainer;
@@ -165,7 +166,7 @@ public final class ReferenceModelBuilder {
         n.put("_class_name", "OnnxStableDiffusionPipeline");
         n.put("_diffusers_version", "0.24.0");
         n.put("_membrane_reference_preset", options.preset().id());
-        for (var e : List.of(List.of("scheduler", "diffusers", options.preset().scheduler()),
+        for (var e : List.of(List.of("scheduler", "diffusers", options.preset().scheduler().diffusersClass()),
                 List.of("text_encoder", "diffusers", "OnnxRuntimeModel"),
                 List.of("tokenizer", "transformers", "CLIPTokenizer"),
                 List.of("unet", "diffusers", "OnnxRuntimeModel"),
@@ -177,29 +178,29 @@ public final class ReferenceModelBuilder {
         return n;
     }
 
-    /** SD 1.x's noise schedule and timestep spacing, under the named class with that class's own fields. */
-    private static ObjectNode schedulerConfig(String className) {
+    /** SD 1.x's noise schedule and timestep spacing, under the sampler's diffusers class with that class's own fields. */
+    private static ObjectNode schedulerConfig(SchedulerKind kind) {
         ObjectNode n = new ObjectMapper().createObjectNode();
-        n.put("_class_name", className);
+        n.put("_class_name", kind.diffusersClass());
         n.put("_diffusers_version", "0.24.0");
         n.put("beta_end", 0.012);
         n.put("beta_schedule", "scaled_linear");
         n.put("beta_start", 0.00085);
-        switch (className) {
-            case ReferencePreset.PNDM -> {
+        switch (kind) {
+            case PNDM -> {
                 n.put("clip_sample", false);
                 n.put("num_train_timesteps", 1000);
                 n.put("prediction_type", "epsilon");
                 n.put("set_alpha_to_one", false);
                 n.put("skip_prk_steps", true);
             }
-            case ReferencePreset.EULER -> {
+            case EULER -> {
                 n.put("interpolation_type", "linear");
                 n.put("num_train_timesteps", 1000);
                 n.put("prediction_type", "epsilon");
                 n.put("use_karras_sigmas", false);
             }
-            default -> throw new IllegalArgumentException("no scheduler configuration for " + className);
+            default -> throw new IllegalArgumentException("no reference scheduler configuration for " + kind);
         }
         n.put("steps_offset", 1);
         n.put("timestep_spacing", "leading");

@@ -3,6 +3,7 @@ package dev.membrane.onnx.reference;
 import java.util.Locale;
 
 import dev.membrane.MembraneException;
+import dev.membrane.diffusion.scheduler.SchedulerKind;
 
 /**
  * Sizes of a reference model. Both presets have SD 1.x's exact UNet topology (4 down blocks of 2 resnets, the
@@ -20,18 +21,16 @@ import dev.membrane.MembraneException;
  * @param vaeChannels     VAE decoder block widths, deepest first (4 values)
  * @param vaeGroups       GroupNorm groups in the VAE
  * @param imageSize       default image side in pixels
- * @param scheduler       the diffusers scheduler written to {@code scheduler_config.json}, and so the model's default
- *                        sampler: {@link #PNDM} (SD 1.x's) or {@link #EULER}
+ * @param scheduler       the sampler written to {@code scheduler_config.json}, and so the model's default: PNDM (SD
+ *                        1.x's) or Euler
  */
 public record ReferencePreset(String id, int textWidth, int textLayers, int textHeads, double tokenStd, int[] unetChannels,
-                              int unetGroups, int unetHeads, int[] vaeChannels, int vaeGroups, int imageSize, String scheduler) {
-
-    public static final String PNDM = "PNDMScheduler";
-    public static final String EULER = "EulerDiscreteScheduler";
+                              int unetGroups, int unetHeads, int[] vaeChannels, int vaeGroups, int imageSize,
+                              SchedulerKind scheduler) {
 
     /** Tests and demo: a 64x64 image takes a few milliseconds per UNet step on CPU. */
     public static final ReferencePreset TINY = new ReferencePreset("tiny", 32, 2, 2, 0.02,
-            new int[] {32, 64, 64, 64}, 8, 2, new int[] {32, 32, 16, 16}, 8, 64, PNDM);
+            new int[] {32, 64, 64, 64}, 8, 2, new int[] {32, 32, 16, 16}, 8, 64, SchedulerKind.PNDM);
 
     /**
      * The shapes model (see {@code model train-shapes}): tiny's text encoder and VAE decoder; a UNet 32 wide at every
@@ -44,11 +43,11 @@ public record ReferencePreset(String id, int textWidth, int textLayers, int text
      * and at guidance 7.5 (every request's default) it drew 46% of the prompts right where Euler draws 77%.
      */
     public static final ReferencePreset SHAPES = new ReferencePreset("shapes", 32, 2, 2, 1.0,
-            new int[] {32, 32, 32, 32}, 8, 2, new int[] {32, 32, 16, 16}, 8, 64, EULER);
+            new int[] {32, 32, 32, 32}, 8, 2, new int[] {32, 32, 16, 16}, 8, 64, SchedulerKind.EULER);
 
     /** SD 1.5's real UNet widths (320/640/1280, 8 heads, cross-attention 768; ~860M parameters), random weights. */
     public static final ReferencePreset SD15 = new ReferencePreset("sd15", 768, 2, 12, 0.02,
-            new int[] {320, 640, 1280, 1280}, 32, 8, new int[] {128, 128, 64, 64}, 32, 256, PNDM);
+            new int[] {320, 640, 1280, 1280}, 32, 8, new int[] {128, 128, 64, 64}, 32, 256, SchedulerKind.PNDM);
 
     public static ReferencePreset parse(String text) {
         return switch (text.toLowerCase(Locale.ROOT)) {

@@ -235,7 +235,7 @@ public final class ShapesModelTrainer {
     }
 
     /** {@code stage} itself when the report has no such stage yet, else the next free {@code stage-2}, {@code stage-3}, … */
-    static String continuedName(String stage, JsonNode stageSeconds) {
+    private static String continuedName(String stage, JsonNode stageSeconds) {
         if (!stageSeconds.has(stage)) return stage;
         int n = 2;
         while (stageSeconds.has(stage + "-" + n)) n++;
