@@ -1,5 +1,6 @@
 package dev.membrane.training.shapes;
 
+import dev.membrane.MembraneException;
 import dev.membrane.world.Palette;
 
 /**
@@ -53,7 +54,11 @@ public record ShapesRecipe(long seed, Palette palette, int imageSize, int vaeSte
                 unetLearningRate, captionDropout, emaDecay, decoderSteps);
     }
 
+    /** The UNet halves its latents three times, so latent sides are a multiple of 8 and image sides of 64. */
     public ShapesRecipe withImageSize(int side) {
+        if (side < 64 || side > 512 || side % 64 != 0) {
+            throw new MembraneException("image size must be a multiple of 64 from 64 to 512 (latent sides a multiple of 8), got " + side);
+        }
         return new ShapesRecipe(seed, palette, side, vaeSteps, vaeBatch, vaeLearningRate, datasetSize, unetSteps, unetBatch,
                 unetLearningRate, captionDropout, emaDecay, decoderSteps);
     }

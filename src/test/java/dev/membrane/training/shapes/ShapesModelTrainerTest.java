@@ -2,6 +2,7 @@ package dev.membrane.training.shapes;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
@@ -18,6 +19,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.membrane.MembraneException;
 import dev.membrane.diffusion.GenerationRequest;
 import dev.membrane.diffusion.GenerationResult;
 import dev.membrane.diffusion.ImageSpec;
@@ -110,5 +112,14 @@ class ShapesModelTrainerTest {
         assertEquals(3, continued.path("steps").asInt());
         assertTrue(report.path("curves").has("decoder") && report.path("curves").has("decoder-2"));
         assertEquals(later.toString(), report.path("combinedFrom").get(0).asText());
+    }
+
+    @Test
+    void imageSidesAreMultiplesOf64SoTheUNetCanHalveItsLatentsThreeTimes() {
+        assertEquals(128, ShapesRecipe.smoke(1).withImageSize(128).imageSize());
+        for (int side : List.of(72, 96, 32, 576)) {
+            MembraneException e = assertThrows(MembraneException.class, () -> ShapesRecipe.smoke(1).withImageSize(side));
+            assertTrue(e.getMessage().contains("multiple of 64"), e.getMessage());
+        }
     }
 }
