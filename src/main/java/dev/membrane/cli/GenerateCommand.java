@@ -167,9 +167,9 @@ public class GenerateCommand implements Callable<Integer> {
         return new AdapterPipeline.AdapterRequest(spm, Transport.weighted(kind, weight, transportFactor), file);
     }
 
-    /** The reference presets' own size, else SD 1.x's 512. */
+    /** The side the model was trained at, else its reference preset's, else SD 1.x's 512. */
     static int defaultSize(ModelFolder folder) {
-        return folder.referencePreset() == null ? 512 : ReferencePreset.parse(folder.referencePreset()).imageSize();
+        return ReferencePreset.defaultSide(folder, 512);
     }
 
     private List<Path> writeImages(GenerationResult result) {

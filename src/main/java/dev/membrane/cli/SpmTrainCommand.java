@@ -111,8 +111,7 @@ public class SpmTrainCommand implements Callable<Integer> {
     public Integer call() {
         if (checkpointEvery < 1) throw new MembraneException("--checkpoint-every must be at least 1, got " + checkpointEvery);
         ModelFolder folder = ModelFolder.open(model);
-        int side = resolution != null ? resolution
-                : folder.referencePreset() != null ? ReferencePreset.parse(folder.referencePreset()).imageSize() : 512;
+        int side = resolution != null ? resolution : ReferencePreset.defaultSide(folder, 512);
         TrainingSpec spec = TrainingSpec.builder(concepts, side).surrogate(surrogate).iterations(iterations).seed(seed)
                 .rank(rank, alpha).schedule(lr, warmup, cycles).anchoring(anchorStrength, anchors)
                 .eraseGuidance(eraseGuidance)

@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.membrane.diffusion.ModelFolder;
 import dev.membrane.onnx.OrtRuntime;
 import dev.membrane.training.TorchEngine;
 import dev.membrane.training.shapes.ShapesModelTrainer;
@@ -58,7 +59,7 @@ class TrainShapesCommand implements Callable<Integer> {
     @Option(names = "--unet-batch", description = "Latents per UNet step (default: the recipe's).")
     Integer unetBatch;
 
-    @Option(names = "--image-size", description = "Image side in pixels, a multiple of 64 up to 512 (latents are an eighth; default: the recipe's 64).")
+    @Option(names = "--image-size", description = "Image side in pixels, a multiple of 64 up to 512 (latents are an eighth; default: the --init model's, else the standard recipe's).")
     Integer imageSize;
 
     @Option(names = "--combine", description = "Instead of training: fold a later stage run (trained with --init OUT) back into --out.")
@@ -79,7 +80,9 @@ class TrainShapesCommand implements Callable<Integer> {
         int decoder = decoderSteps != null ? decoderSteps : init != null ? 0 : base.decoderSteps();
         ShapesRecipe recipe = base.withPalette(Palette.parse(palette)).withSteps(vae, unet).withDecoderSteps(decoder);
         if (unetLr != null) recipe = recipe.withUNetLearningRate(unetLr);
-        if (imageSize != null) recipe = recipe.withImageSize(imageSize);
+        // a fine-tune keeps the side its initial model learned unless told otherwise
+        Integer side = imageSize != null ? imageSize : init != null ? ModelFolder.open(init).imageSize() : null;
+        if (side != null) recipe = recipe.withImageSize(side);
         recipe = recipe.withSizes(datasetSize != null ? datasetSize : recipe.datasetSize(),
                 vaeBatch != null ? vaeBatch : recipe.vaeBatch(), unetBatch != null ? unetBatch : recipe.unetBatch());
         Engine engine = TorchEngine.start(config.dataDir().resolve("djl-cache"));

@@ -43,8 +43,7 @@ public final class Evaluator {
     public static EvaluationReport run(EvaluationSpec spec, OrtRuntime runtime, Progress progress) {
         long start = System.nanoTime();
         ModelFolder folder = ModelFolder.open(spec.model());
-        int side = spec.size() > 0 ? spec.size()
-                : folder.referencePreset() != null ? ReferencePreset.parse(folder.referencePreset()).imageSize() : 64;
+        int side = spec.size() > 0 ? spec.size() : ReferencePreset.defaultSide(folder, 64);
         SchedulerKind scheduler = spec.scheduler() != null ? spec.scheduler()
                 : SchedulerKind.ofConfig(SchedulerConfig.load(folder.schedulerConfig()));
         try (ShapesClassifier classifier = ShapesClassifier.open(runtime, spec.classifier())) {

@@ -98,6 +98,25 @@ class ModelLoadingTest {
                 e.getMessage());
     }
 
+    @Test
+    void aRecordedTrainingSideIsTheDefaultAndAMalformedOneIsNamed(@TempDir Path dir) throws Exception {
+        copyTiny(dir);
+        ModelFolder plain = ModelFolder.open(dir);
+        assertEquals(null, plain.imageSize());
+        assertEquals(ReferencePreset.TINY.imageSize(), ReferencePreset.defaultSide(plain, 512), "no record: the preset's side");
+
+        ModelFolder.recordImageSize(dir, 128);
+        ModelFolder recorded = ModelFolder.open(dir);
+        assertEquals(128, recorded.imageSize());
+        assertEquals(128, ReferencePreset.defaultSide(recorded, 512));
+        assertEquals("tiny", recorded.referencePreset(), "recording the side keeps the rest of the index");
+
+        Path index = dir.resolve("model_index.json");
+        Files.writeString(index, Files.readString(index).replace("\"_membrane_image_size\" : 128", "\"_membrane_image_size\" : 100"));
+        MembraneException e = assertThrows(MembraneException.class, () -> ModelFolder.open(dir));
+        assertEquals(index + ": _membrane_image_size must be a positive multiple of 8, got 100", e.getMessage());
+    }
+
     private static void copyTiny(Path target) {
         ModelFolders.copy(TinyModel.dir(), target);
     }

@@ -3,6 +3,7 @@ package dev.membrane.onnx.reference;
 import java.util.Locale;
 
 import dev.membrane.MembraneException;
+import dev.membrane.diffusion.ModelFolder;
 import dev.membrane.diffusion.scheduler.SchedulerKind;
 
 /**
@@ -48,6 +49,15 @@ public record ReferencePreset(String id, int textWidth, int textLayers, int text
     /** SD 1.5's real UNet widths (320/640/1280, 8 heads, cross-attention 768; ~860M parameters), random weights. */
     public static final ReferencePreset SD15 = new ReferencePreset("sd15", 768, 2, 12, 0.02,
             new int[] {320, 640, 1280, 1280}, 32, 8, new int[] {128, 128, 64, 64}, 32, 256, SchedulerKind.PNDM);
+
+    /**
+     * The side a command draws at when none is asked for: the one the model was trained at, else its reference
+     * preset's, else {@code fallback} (a model Membrane did not build).
+     */
+    public static int defaultSide(ModelFolder folder, int fallback) {
+        if (folder.imageSize() != null) return folder.imageSize();
+        return folder.referencePreset() != null ? parse(folder.referencePreset()).imageSize() : fallback;
+    }
 
     public static ReferencePreset parse(String text) {
         return switch (text.toLowerCase(Locale.ROOT)) {

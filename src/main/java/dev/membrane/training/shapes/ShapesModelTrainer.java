@@ -22,6 +22,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 import dev.membrane.MembraneException;
+import dev.membrane.diffusion.ModelFolder;
 import dev.membrane.diffusion.PromptEncoder;
 import dev.membrane.diffusion.TextEncoderModel;
 import dev.membrane.onnx.OrtRuntime;
@@ -95,6 +96,7 @@ public final class ShapesModelTrainer {
         List<LossCurve> curves = new ArrayList<>();
         Stages trained = new Stages(seconds, losses, curves);
         prepareFolder(out, recipe, tokenizerDir, init);
+        ModelFolder.recordImageSize(out, recipe.imageSize());
         seconds.put("graphs", elapsed(start));
         ShapesWorld world = new ShapesWorld(recipe.palette());
         try (NDManager root = engine.newBaseManager()) {

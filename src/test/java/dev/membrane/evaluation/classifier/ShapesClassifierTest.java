@@ -132,4 +132,17 @@ class ShapesClassifierTest {
             }
         }
     }
+
+    /** The shapes model draws 128x128: renders of that size, resampled as generated images are, read as well. */
+    @Test
+    void committedClassifierReads128PixelRendersThroughTheResamplingPath() {
+        Assumptions.assumeTrue(Files.exists(COMMITTED), "no committed classifier at " + COMMITTED);
+        try (ShapesClassifier c = ShapesClassifier.open(runtime, COMMITTED)) {
+            Map<Head, ConfusionMatrix> m = ClassifierAccuracy.measureRenderedAt(c, 20_261_202L, 300, 128);
+            for (Head h : Head.values()) {
+                assertEquals(300, m.get(h).total());
+                assertTrue(m.get(h).accuracy() >= 0.97, h.id() + " accuracy at 128 " + m.get(h).accuracy() + " " + java.util.Arrays.deepToString(m.get(h).counts()));
+            }
+        }
+    }
 }

@@ -64,6 +64,7 @@ class ShapesModelTrainerTest {
         assertTrue(Files.size(a.resolve(ShapesModelTrainer.CURVES_FILE)) > 0);
 
         ModelFolder folder = ModelFolder.open(a);
+        assertEquals(64, folder.imageSize(), "the trained side is recorded in model_index.json");
         try (StableDiffusionPipeline p = StableDiffusionPipeline.open(folder, folder.unet(), TinyModel.runtime())) {
             GenerationResult g = p.generate(new GenerationRequest(List.of(new ImageSpec("a red circle", "", 1)),
                     64, 64, 2, 7.5, SchedulerKind.DDIM));
