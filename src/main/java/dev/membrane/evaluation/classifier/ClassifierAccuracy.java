@@ -6,29 +6,26 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.ToIntFunction;
 
-import dev.membrane.world.Palette;
 import dev.membrane.world.Scene;
-import dev.membrane.world.ShapesWorld;
 
 /** Per-head confusion matrices of a classifier on freshly rendered images of a seed of their own. */
 public final class ClassifierAccuracy {
-    private static final ShapesWorld CLASSIC = new ShapesWorld(Palette.CLASSIC);
-    private static final ShapesWorld DEEP = new ShapesWorld(Palette.DEEP);
     private ClassifierAccuracy() {
     }
 
     /** {@code count} fresh images from {@code seed} (both palettes, random scenes), classified in chunks. */
     public static Map<Head, ConfusionMatrix> measure(ShapesClassifier classifier, long seed, int count) {
-        Map<Head, ConfusionMatrix> m = new EnumMap<>(Head.class);
-        for (Head h : Head.values()) m.put(h, ConfusionMatrix.empty(h.labels()));
+        Map<Head, ConfusionMatrix> m = emptyMatrices();
         SplittableRandom random = new SplittableRandom(seed);
         for (int done = 0; done < count; done += ShapesClassifier.CHUNK) {
             int n = Math.min(ShapesClassifier.CHUNK, count - done);
             RenderedBatch batch = RenderedBatch.draw(random, n);
             List<Prediction> predictions = classifier.classifyPlanar(batch.pixels(), n);
             for (int i = 0; i < n; i++) {
-                for (Head h : Head.values()) m.get(h).add(batch.labels().get(h)[i], predictions.get(i).classOf(h));
+                int item = i;
+                tally(m, h -> batch.labels().get(h)[item], predictions.get(i));
             }
         }
         return m;
@@ -39,21 +36,31 @@ public final class ClassifierAccuracy {
      * (resampled to the classifier's 64x64): a model trained at 128x128 is measured through this path.
      */
     public static Map<Head, ConfusionMatrix> measureRenderedAt(ShapesClassifier classifier, long seed, int count, int side) {
-        Map<Head, ConfusionMatrix> m = new EnumMap<>(Head.class);
-        for (Head h : Head.values()) m.put(h, ConfusionMatrix.empty(h.labels()));
+        Map<Head, ConfusionMatrix> m = emptyMatrices();
         SplittableRandom random = new SplittableRandom(seed);
-        List<BufferedImage> images = new ArrayList<>(count);
         List<Scene> scenes = new ArrayList<>(count);
+        List<BufferedImage> images = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
-            ShapesWorld world = random.nextBoolean() ? CLASSIC : DEEP;
-            Scene scene = world.randomScene(random);
-            scenes.add(scene);
-            images.add(world.render(scene, side));
+            RenderedBatch.DrawnScene drawn = RenderedBatch.drawScene(random);
+            scenes.add(drawn.scene());
+            images.add(drawn.render(side));
         }
         List<Prediction> predictions = classifier.classify(images);
         for (int i = 0; i < count; i++) {
-            for (Head h : Head.values()) m.get(h).add(h.labelOf(scenes.get(i)), predictions.get(i).classOf(h));
+            Scene scene = scenes.get(i);
+            tally(m, h -> h.labelOf(scene), predictions.get(i));
         }
         return m;
+    }
+
+    private static Map<Head, ConfusionMatrix> emptyMatrices() {
+        Map<Head, ConfusionMatrix> m = new EnumMap<>(Head.class);
+        for (Head h : Head.values()) m.put(h, ConfusionMatrix.empty(h.labels()));
+        return m;
+    }
+
+    /** Adds one image to every head's matrix: its true class per head against the predicted one. */
+    private static void tally(Map<Head, ConfusionMatrix> m, ToIntFunction<Head> truth, Prediction prediction) {
+        for (Head h : Head.values()) m.get(h).add(truth.applyAsInt(h), prediction.classOf(h));
     }
 }

@@ -28,13 +28,24 @@ public record RenderedBatch(int count, float[] pixels, Map<Head, int[]> labels) 
         Map<Head, int[]> labels = new EnumMap<>(Head.class);
         for (Head h : Head.values()) labels.put(h, new int[count]);
         for (int i = 0; i < count; i++) {
-            ShapesWorld world = random.nextBoolean() ? CLASSIC : DEEP;
-            Scene scene = world.randomScene(random);
-            BufferedImage image = world.render(scene, side);
-            ShapesWorld.toPlanar(image, pixels, i * per);
-            for (Head h : Head.values()) labels.get(h)[i] = h.labelOf(scene);
+            DrawnScene drawn = drawScene(random);
+            ShapesWorld.toPlanar(drawn.render(side), pixels, i * per);
+            for (Head h : Head.values()) labels.get(h)[i] = h.labelOf(drawn.scene());
         }
         return new RenderedBatch(count, pixels, labels);
+    }
+
+    /** One scene and the palette's world that renders it. */
+    public record DrawnScene(ShapesWorld world, Scene scene) {
+        public BufferedImage render(int side) {
+            return world.render(scene, side);
+        }
+    }
+
+    /** The next scene from {@code random}, palette first (either, half and half), then the scene. */
+    public static DrawnScene drawScene(SplittableRandom random) {
+        ShapesWorld world = random.nextBoolean() ? CLASSIC : DEEP;
+        return new DrawnScene(world, world.randomScene(random));
     }
 
     /** Per head, [count, classes] one-hot rows. */
