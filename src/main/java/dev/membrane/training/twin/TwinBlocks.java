@@ -75,10 +75,12 @@ final class TwinBlocks {
             long b = s.get(0);
             int dim = q.out();
             int headDim = dim / heads;
-            NDArray qh = q.forward(x, adapters).reshape(b, -1, heads, headDim).transpose(0, 2, 1, 3);
+            // The 1/√d scale goes on the queries, not the scores: the same product on a tensor a head-count times
+            // the context length smaller, which is a full elementwise pass and its backward saved per attention.
+            NDArray qh = q.forward(x, adapters).mul(scale).reshape(b, -1, heads, headDim).transpose(0, 2, 1, 3);
             NDArray kh = k.forward(context, adapters).reshape(b, -1, heads, headDim).transpose(0, 2, 3, 1);
             NDArray vh = v.forward(context, adapters).reshape(b, -1, heads, headDim).transpose(0, 2, 1, 3);
-            NDArray probs = qh.matMul(kh).mul(scale).softmax(-1);
+            NDArray probs = qh.matMul(kh).softmax(-1);
             NDArray ctx = probs.matMul(vh).transpose(0, 2, 1, 3).reshape(b, -1, dim);
             return out.forward(ctx, adapters);
         }

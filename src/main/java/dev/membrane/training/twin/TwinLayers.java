@@ -96,9 +96,12 @@ final class TwinLayers {
 
     /**
      * GroupNorm as exported: Reshape to [B, G, -1], InstanceNormalization (with its own per-group scale and bias),
-     * Reshape back, then the per-channel Mul and Add.
+     * Reshape back, then the per-channel Mul and Add. The normalisation runs as one native layer norm over each
+     * group's values (the same biased variance and epsilon) rather than as mean, subtract, square, mean, divide:
+     * one fused kernel and one backward node instead of seven, which is most of a training step's norm time on the
+     * CPU. The per-group scale and bias are skipped when they are the exporter's identity (ones and zeros).
      */
-    record GroupNorm(int groups, NDArray eps, NDArray groupScale, NDArray groupBias, NDArray weight, NDArray bias) {
+    record GroupNorm(int groups, float eps, NDArray groupScale, NDArray groupBias, NDArray weight, NDArray bias) {
         static GroupNorm load(OnnxGraphIndex g, NDManager m, String module) {
             NodeProto reshape = g.require(module, "Reshape");
             long[] target = g.int64(reshape.getInput(1))
@@ -107,11 +110,18 @@ final class TwinLayers {
             int groups = (int) target[1];
             NodeProto in = g.require(module, "InstanceNormalization");
             float eps = OnnxGraphIndex.floatAttribute(in, "epsilon", 1e-5f);
-            NDArray gs = m.create(g.floats(in.getInput(1))).reshape(1, groups, 1);
-            NDArray gb = m.create(g.floats(in.getInput(2))).reshape(1, groups, 1);
+            float[] scale = g.floats(in.getInput(1));
+            float[] shift = g.floats(in.getInput(2));
+            NDArray gs = isConstant(scale, 1f) ? null : m.create(scale).reshape(1, groups, 1);
+            NDArray gb = isConstant(shift, 0f) ? null : m.create(shift).reshape(1, groups, 1);
             NDArray w = perChannel(g, m, module, "Mul");
             NDArray b = perChannel(g, m, module, "Add");
-            return new GroupNorm(groups, m.create(eps), gs, gb, w, b);
+            return new GroupNorm(groups, eps, gs, gb, w, b);
+        }
+
+        private static boolean isConstant(float[] values, float expected) {
+            for (float v : values) if (v != expected) return false;
+            return true;
         }
 
         private static NDArray perChannel(OnnxGraphIndex g, NDManager m, String module, String op) {
@@ -124,10 +134,11 @@ final class TwinLayers {
         NDArray forward(NDArray x) {
             Shape s = x.getShape();
             NDArray grouped = x.reshape(s.get(0), groups, -1);
-            NDArray mean = grouped.mean(new int[] {2}, true);
-            NDArray centred = grouped.sub(mean);
-            NDArray var = centred.square().mean(new int[] {2}, true);
-            NDArray normed = centred.div(var.add(eps).sqrt()).mul(groupScale).add(groupBias);
+            Shape perGroup = new Shape(grouped.getShape().get(2));
+            NDManager m = x.getManager();
+            NDArray normed = LayerNorm.layerNorm(grouped, perGroup, m.ones(perGroup), m.zeros(perGroup), eps).singletonOrThrow();
+            if (groupScale != null) normed = normed.mul(groupScale);
+            if (groupBias != null) normed = normed.add(groupBias);
             return normed.reshape(s).mul(weight).add(bias);
         }
     }
