@@ -131,22 +131,10 @@ public final class ShapesModelTrainer {
                 }
                 seconds.put("data", elapsed(dataStart));
                 Path unetFile = out.resolve("unet/model.onnx");
-                try (UNetTwin twin = UNetTwin.load(unetFile, root)) {
-                    UNetStage.Snapshots snapshots = new UNetStage.Snapshots() {
-                        @Override
-                        public int every() {
-                            return Math.max(0, recipe.unetSteps() / 8);
-                        }
-
-                        @Override
-                        public void accept(int step, Map<String, float[]> weights) {
-                            InitializerValues.replace(unetFile, weights);
-                            log.printf("train-shapes unet: step %d written to %s (sample it with generate while training goes on)%n", step, unetFile);
-                        }
-                    };
-                    UNetStage.Result unet = UNetStage.train(engine, twin, data, recipe, log, snapshots);
-                    InitializerValues.replace(unetFile, unet.weights());
-                    trained.add(unet.curve(), unet.seconds());
+                trainUNetRound(engine, root, unetFile, data, recipe, "unet", trained, log);
+                if (recipe.unetRound2Steps() > 0) {
+                    // the second round starts from the exported average, read back from the file as --init would
+                    trainUNetRound(engine, root, unetFile, data, recipe.secondRound(), "unet-2", trained, log);
                 }
             }
             if (recipe.decoderSteps() > 0) {
@@ -171,6 +159,28 @@ public final class ShapesModelTrainer {
         return report;
     }
 
+    /** Trains one UNet round from the weights in {@code unetFile} and writes its average back into it. */
+    private static void trainUNetRound(Engine engine, NDManager root, Path unetFile, LatentDataset data, ShapesRecipe recipe,
+                                       String stage, Stages trained, PrintStream log) {
+        try (UNetTwin twin = UNetTwin.load(unetFile, root)) {
+            UNetStage.Snapshots snapshots = new UNetStage.Snapshots() {
+                @Override
+                public int every() {
+                    return Math.max(0, recipe.unetSteps() / 8);
+                }
+
+                @Override
+                public void accept(int step, Map<String, float[]> weights) {
+                    InitializerValues.replace(unetFile, weights);
+                    log.printf("train-shapes %s: step %d written to %s (sample it with generate while training goes on)%n", stage, step, unetFile);
+                }
+            };
+            UNetStage.Result unet = UNetStage.train(engine, twin, data, recipe, stage, log, snapshots);
+            InitializerValues.replace(unetFile, unet.weights());
+            trained.add(unet.curve(), unet.seconds());
+        }
+    }
+
     /**
      * Folds a later stage run ({@code --init model --out stage}, e.g. the decoder refinement run on its own) back into
      * {@code model}: the stage's changed files are copied over, and the report gains the stage's wall time, loss and
@@ -182,10 +192,11 @@ public final class ShapesModelTrainer {
         try {
             ObjectNode base = (ObjectNode) json.readTree(model.resolve(REPORT_FILE).toFile());
             ObjectNode later = (ObjectNode) json.readTree(stage.resolve(REPORT_FILE).toFile());
+            requireStageOf(model, stage, later);
             // what the stage run trained replaces the model's file; the rest is the model's own, copied from it
             JsonNode trained = later.path("stageSeconds");
             List<String> changed = new ArrayList<>();
-            if (trained.has("unet")) changed.add("unet/model.onnx");
+            if (trained.has("unet") || trained.has("unet-2")) changed.add("unet/model.onnx");
             if (trained.has("decoder")) changed.addAll(List.of("vae_decoder/model.onnx", RECONSTRUCTIONS_FILE));
             for (String f : changed) Files.copy(stage.resolve(f), model.resolve(f), StandardCopyOption.REPLACE_EXISTING);
             ObjectNode seconds = (ObjectNode) base.get("stageSeconds");
@@ -233,6 +244,22 @@ public final class ShapesModelTrainer {
             return new Report(model, base.path("seed").asLong(), s, l, sums);
         } catch (IOException e) {
             throw new MembraneException(model + ": cannot combine with " + stage + " (" + e.getMessage() + ")");
+        }
+    }
+
+    /**
+     * A stage folder is only what a finished {@code --init model} run wrote: its report names the model as its
+     * {@code init}. A run still under way (or killed) has the copy of the model's own report that {@code --init}
+     * starts from, which names no init or another one; folding it in would merge the model with itself.
+     */
+    private static void requireStageOf(Path model, Path stage, JsonNode later) throws IOException {
+        if (model.toRealPath().equals(stage.toRealPath())) throw new MembraneException("--combine " + stage + " is the model itself");
+        String init = later.path("init").asText("");
+        boolean named = !init.isEmpty() && Files.exists(Path.of(init)) && Path.of(init).toRealPath().equals(model.toRealPath());
+        if (!named) {
+            throw new MembraneException(stage + " is not a finished stage run of " + model + ": its " + REPORT_FILE
+                    + (init.isEmpty() ? " names no --init" : " names --init " + init)
+                    + " (a run still under way or killed has a copy of the model's own report)");
         }
     }
 
@@ -294,7 +321,7 @@ public final class ShapesModelTrainer {
         return Float.parseFloat(c.metadata().get("latent_scale"));
     }
 
-    private static Map<String, String> checksums(Path out) {
+    static Map<String, String> checksums(Path out) {
         Map<String, String> sums = new LinkedHashMap<>();
         for (String f : MODEL_FILES) {
             Path p = out.resolve(f);
@@ -321,7 +348,8 @@ public final class ShapesModelTrainer {
                 Map.entry("vaeLearningRate", recipe.vaeLearningRate()), Map.entry("datasetSize", recipe.datasetSize()),
                 Map.entry("unetSteps", recipe.unetSteps()), Map.entry("unetBatch", recipe.unetBatch()),
                 Map.entry("unetLearningRate", recipe.unetLearningRate()), Map.entry("captionDropout", recipe.captionDropout()),
-                Map.entry("emaDecay", recipe.emaDecay()), Map.entry("decoderSteps", recipe.decoderSteps()))));
+                Map.entry("emaDecay", recipe.emaDecay()), Map.entry("decoderSteps", recipe.decoderSteps()),
+                Map.entry("unetRound2Steps", recipe.unetRound2Steps()))));
         if (init != null) {
             n.put("init", init.toString());
             // a fine-tune or a later stage keeps the record of the run it started from

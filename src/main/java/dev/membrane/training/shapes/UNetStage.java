@@ -61,17 +61,23 @@ final class UNetStage {
         void accept(int step, Map<String, float[]> weights);
     }
 
-    static Result train(Engine engine, UNetTwin twin, LatentDataset data, ShapesRecipe recipe, PrintStream log, Snapshots snapshots) {
+    /**
+     * One round: {@code recipe.unetSteps()} steps under one warm-up and cosine, a fresh AdamW state and average.
+     *
+     * @param stage the round's name in the log, the curves and the report ("unet", "unet-2")
+     */
+    static Result train(Engine engine, UNetTwin twin, LatentDataset data, ShapesRecipe recipe, String stage, PrintStream log,
+                        Snapshots snapshots) {
         NDManager manager = twin.manager();
         Map<String, NDArray> tensors = new LinkedHashMap<>();
         for (TwinParameter p : twin.parameters()) tensors.put(p.initializer(), p.array());
         Parameters params = new Parameters(tensors, new LearningRate(recipe.unetLearningRate(), Math.min(500, recipe.unetSteps() / 10 + 1),
                 recipe.unetSteps()), 0.01f, recipe.emaDecay(), manager);
-        log.printf("train-shapes unet: %d parameters, %d steps of %d latents from %d captioned images%n",
+        log.printf("train-shapes " + stage + ": %d parameters, %d steps of %d latents from %d captioned images%n",
                 params.count(), recipe.unetSteps(), recipe.unetBatch(), data.size());
         double[] alphas = alphasCumprod();
-        LossCurve curve = new LossCurve("unet", recipe.unetSteps());
-        Progress progress = Progress.log(log, "train-shapes unet");
+        LossCurve curve = new LossCurve(stage, recipe.unetSteps());
+        Progress progress = Progress.log(log, "train-shapes " + stage);
         progress.start(recipe.unetSteps());
         SplittableRandom random = new SplittableRandom(recipe.seed() * 31 + 3);
         int b = recipe.unetBatch();

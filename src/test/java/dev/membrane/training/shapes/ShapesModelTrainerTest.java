@@ -93,6 +93,17 @@ class ShapesModelTrainerTest {
         ShapesModelTrainer.Report more = run(later, ShapesRecipe.smoke(11).withSteps(0, 0).withDecoderSteps(3), model, log);
         assertEquals(base.sha256().get("unet/model.onnx"), more.sha256().get("unet/model.onnx"));
 
+        // a folder that is not a finished stage run of this model is refused, and the model is left as it was:
+        // the model itself, and a stage whose report is still the copy --init starts from (a run under way or killed)
+        MembraneException self = assertThrows(MembraneException.class, () -> ShapesModelTrainer.combine(model, model));
+        assertTrue(self.getMessage().contains("the model itself"), self.getMessage());
+        Path unfinished = dir.resolve("unfinished");
+        Files.createDirectories(unfinished.resolve("training"));
+        Files.copy(model.resolve(ShapesModelTrainer.REPORT_FILE), unfinished.resolve(ShapesModelTrainer.REPORT_FILE));
+        MembraneException copy = assertThrows(MembraneException.class, () -> ShapesModelTrainer.combine(model, unfinished));
+        assertTrue(copy.getMessage().contains("not a finished stage run") && copy.getMessage().contains("names no --init"), copy.getMessage());
+        assertEquals(base.sha256(), ShapesModelTrainer.checksums(model), "a refused combine changes nothing");
+
         ShapesModelTrainer.Report combined = ShapesModelTrainer.combine(model, later);
         // the later decoder is the model's now; the UNet, encoder and text encoder are the first run's
         assertEquals(more.sha256().get("vae_decoder/model.onnx"), combined.sha256().get("vae_decoder/model.onnx"));
@@ -113,6 +124,27 @@ class ShapesModelTrainerTest {
         assertEquals(3, continued.path("steps").asInt());
         assertTrue(report.path("curves").has("decoder") && report.path("curves").has("decoder-2"));
         assertEquals(later.toString(), report.path("combinedFrom").get(0).asText());
+    }
+
+    @Test
+    void aSecondUNetRoundInOneRunIsTheInitFineTuneOfTheFirstWithoutReencodingTheData() {
+        StringBuilder log = new StringBuilder();
+        ShapesModelTrainer.Report both = run(dir.resolve("both"), ShapesRecipe.smoke(11).withUNetRound2Steps(2), null, log);
+        assertTrue(log.toString().contains("train-shapes unet-2 [" + "#".repeat(24) + "] 2/2 100%"), log.toString());
+        assertEquals(List.of("graphs", "vae", "data", "unet", "unet-2", "decoder", "total"), List.copyOf(both.stageSeconds().keySet()));
+        assertTrue(both.finalLoss().containsKey("unet-2"));
+
+        // the same two rounds as two runs: the first round alone, then --init from it with the second's steps
+        Path first = dir.resolve("first");
+        ShapesModelTrainer.Report one = run(first, ShapesRecipe.smoke(11), null, log);
+        ShapesModelTrainer.Report tuned = run(dir.resolve("tuned"), ShapesRecipe.smoke(11).withSteps(0, 2).withDecoderSteps(0), first, log);
+        assertNotEquals(one.sha256().get("unet/model.onnx"), both.sha256().get("unet/model.onnx"), "the second round trained");
+        assertEquals(tuned.sha256().get("unet/model.onnx"), both.sha256().get("unet/model.onnx"),
+                "one run's second round starts from the first's exported average, with fresh state, as --init does");
+        for (String f : List.of("vae_decoder/model.onnx", "text_encoder/model.onnx", ShapesModelTrainer.ENCODER_FILE)) {
+            assertEquals(one.sha256().get(f), both.sha256().get(f), f);
+        }
+        assertThrows(MembraneException.class, () -> ShapesRecipe.smoke(1).withUNetRound2Steps(-1));
     }
 
     @Test
