@@ -6,19 +6,25 @@
 #
 #   ./mvnw -Pcpu package -DskipTests && adapters/shapes/train.sh [circle|star|red|striped]...
 #
+# SHAPES_MODEL (default models/shapes), SHAPES_ADAPTERS (default adapters/shapes) and MEMBRANE_JAR (default the
+# build's quarkus-run.jar) train against another model folder into another folder, e.g. a candidate model's.
+#
 # The recipe differs from the official one (λ 1000 against 4 Gaussian anchors, lr 1e-4, 3000 iterations), which
 # does not move a rank-1 adapter on this model; see "Evaluation" in the project README. Here λ = 30 against the
 # 4 Gaussian anchors plus six captions of the world that do not name the concept, lr 8e-3 with one cosine cycle.
 # The --check-prompt captions are held out (never anchored) for the run's own report.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-jar=target/quarkus-app/quarkus-run.jar
+jar=${MEMBRANE_JAR:-target/quarkus-app/quarkus-run.jar}
+model=${SHAPES_MODEL:-models/shapes}
+outdir=${SHAPES_ADAPTERS:-adapters/shapes}
+mkdir -p "$outdir"
 
 train() {
   local concept=$1; shift
-  java -jar "$jar" spm train --model models/shapes --concept "$concept" --out "adapters/shapes/$concept.safetensors" \
+  java -jar "$jar" spm train --model "$model" --concept "$concept" --out "$outdir/$concept.safetensors" \
     --iterations 800 --lr 8e-3 --warmup 80 --cycles 1 --anchor-strength 30 --seed 0 "$@" \
-    > "adapters/shapes/$concept.json"
+    > "$outdir/$concept.json"
 }
 
 for concept in "${@:-circle star red striped}"; do
