@@ -1,6 +1,8 @@
 package dev.membrane.training.twin;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.nio.file.Files;
@@ -41,6 +43,9 @@ final class TwinBlocks {
 
     /** Multi-head attention without q/k/v bias; to_out.0 with bias. Heads come from the graph's head split. */
     record Attention(Linear q, Linear k, Linear v, Linear out, int heads, NDArray scale) {
+        /** Attention scores per batch chunk: 4M floats, 16 MB, half of glibc's largest dynamic mmap threshold. */
+        static final long SCORES_PER_CHUNK = 1L << 22;
+
         static Attention load(OnnxGraphIndex g, NDManager m, String module, Path modelDir) {
             Linear q = Linear.matMul(g, m, module + ".to_q");
             int heads = heads(g, module, q.out(), modelDir);
@@ -80,9 +85,24 @@ final class TwinBlocks {
             NDArray qh = q.forward(x, adapters).mul(scale).reshape(b, -1, heads, headDim).transpose(0, 2, 1, 3);
             NDArray kh = k.forward(context, adapters).reshape(b, -1, heads, headDim).transpose(0, 2, 3, 1);
             NDArray vh = v.forward(context, adapters).reshape(b, -1, heads, headDim).transpose(0, 2, 1, 3);
-            NDArray probs = qh.matMul(kh).softmax(-1);
-            NDArray ctx = probs.matMul(vh).transpose(0, 2, 1, 3).reshape(b, -1, dim);
-            return out.forward(ctx, adapters);
+            long queries = qh.getShape().get(2);
+            long keys = kh.getShape().get(3);
+            NDArray ctx;
+            if (b * heads * queries * keys <= SCORES_PER_CHUNK) {
+                ctx = qh.matMul(kh).softmax(-1).matMul(vh);
+            } else {
+                // Scores of 64 latents of 16x16 are 33.5 MB: past glibc's largest dynamic mmap threshold (32 MB), so
+                // every such tensor, its softmax and their gradients were fresh mmaps, page-faulted in and unmapped
+                // each step (half the step's CPU time showed as system time). Batch chunks keep each below it.
+                long per = Math.max(1, SCORES_PER_CHUNK / (heads * queries * keys));
+                NDList parts = new NDList();
+                for (long from = 0; from < b; from += per) {
+                    String range = from + ":" + Math.min(b, from + per);
+                    parts.add(qh.get(range).matMul(kh.get(range)).softmax(-1).matMul(vh.get(range)));
+                }
+                ctx = NDArrays.concat(parts, 0);
+            }
+            return out.forward(ctx.transpose(0, 2, 1, 3).reshape(b, -1, dim), adapters);
         }
     }
 
