@@ -32,11 +32,29 @@ import dev.membrane.training.TrainingCheckpoint;
 class SpmTrainIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String JAR = "target/quarkus-app/quarkus-run.jar";
+    /**
+     * A test JVM started in the background of a non-interactive shell ({@code cmd &}, nohup) ignores SIGINT, every
+     * child inherits the ignore, and a JVM that starts with SIGINT ignored never installs its handler: the Ctrl-C
+     * below would be lost and the run would finish instead. {@code env --default-signal=INT} (coreutils 8.31+)
+     * gives the child the default disposition an operator's terminal gives it.
+     */
+    private static final List<String> SIGINT_AS_AT_A_TERMINAL = sigintResetPrefix();
+
+    private static List<String> sigintResetPrefix() {
+        try {
+            Process probe = new ProcessBuilder("env", "--default-signal=INT", "true").redirectErrorStream(true).start();
+            probe.getInputStream().readAllBytes();
+            return probe.waitFor() == 0 ? List.of("env", "--default-signal=INT") : List.of();
+        } catch (IOException | InterruptedException e) {
+            return List.of();
+        }
+    }
 
     /** A running {@code spm train}: stdout collected, stderr watched for progress lines. */
     private record Run(Process process, CompletableFuture<String> stdout, List<String> stderr, CountDownLatch progress) {
         static Run start(Path dataDir, String... args) throws IOException {
-            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            List<String> cmd = new ArrayList<>(SIGINT_AS_AT_A_TERMINAL);
+            cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "-Dmembrane.data-dir=" + dataDir, "-jar", JAR, "spm", "train"));
             cmd.addAll(List.of(args));
             Process p = new ProcessBuilder(cmd).start();
