@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Trains the shapes model's SPM adapters (spm train, Latent Anchoring) exactly as committed. One adapter takes
-# about 8 minutes on a 2-core machine (800 iterations at ~0.6 s); run nothing else heavy beside it. spm train
-# draws at the side the model was trained at (model_index.json's _membrane_image_size, else the preset's 64): a
-# 128x128 model's adapters take about 10 minutes each (~1.4 iterations/s).
+# Trains the shapes model's SPM adapters (spm train, Latent Anchoring) exactly as committed. spm train draws at the
+# side the model was trained at (model_index.json's _membrane_image_size: 128 for the committed model), and one
+# adapter takes about 6.5 minutes on a 2-core machine (800 iterations at ~0.47 s); run nothing else heavy beside it.
 #
 #   ./mvnw -Pcpu package -DskipTests && adapters/shapes/train.sh [circle|star|red|striped]...
 #

@@ -47,7 +47,7 @@ class TrainShapesCommand implements Callable<Integer> {
     @Option(names = "--decoder-steps", description = "Decoder-only refinement steps after the UNet (default: the standard recipe's; 0 with --init).")
     Integer decoderSteps;
 
-    @Option(names = "--unet-round2-steps", description = "Steps of a second UNet round from the first round's average, with a fresh warm-up, cosine, optimizer state and average (default: the standard recipe's).")
+    @Option(names = "--unet-round2-steps", description = "Steps of a second UNet round from the first round's average, with a fresh warm-up, cosine, optimizer state and average (default: the standard recipe's; 0 with --init).")
     Integer unetRound2Steps;
 
     @Option(names = "--unet-lr", description = "UNet peak learning rate (default: the standard recipe's).")
@@ -83,7 +83,8 @@ class TrainShapesCommand implements Callable<Integer> {
         int decoder = decoderSteps != null ? decoderSteps : init != null ? 0 : base.decoderSteps();
         ShapesRecipe recipe = base.withPalette(Palette.parse(palette)).withSteps(vae, unet).withDecoderSteps(decoder);
         if (unetLr != null) recipe = recipe.withUNetLearningRate(unetLr);
-        if (unetRound2Steps != null) recipe = recipe.withUNetRound2Steps(unetRound2Steps);
+        // a fine-tune is one round unless asked for a second, as it keeps the VAE and decoder unless asked
+        recipe = recipe.withUNetRound2Steps(unetRound2Steps != null ? unetRound2Steps : init != null ? 0 : base.unetRound2Steps());
         // a fine-tune keeps the side its initial model learned unless told otherwise
         Integer side = imageSize != null ? imageSize : init != null ? ModelFolder.open(init).imageSize() : null;
         if (side != null) recipe = recipe.withImageSize(side);

@@ -88,7 +88,7 @@ class PlaygroundBrowserIT {
             String moderated = shown.get("moderated").asText();
             assertTrue(base.startsWith("data:image/png;base64,") && moderated.startsWith("data:image/png;base64,"));
             assertNotEquals(base, moderated, "the circle adapter fires on 'a red circle' and changes the image");
-            assertEquals(64, shown.get("baseWidth").asInt(), "the image decoded in the browser");
+            assertEquals(128, shown.get("baseWidth").asInt(), "the image decoded in the browser, at the side the shapes model learned");
 
             JsonNode gamma = shown.get("gammas").get(0);
             assertEquals("shapes-circle", gamma.get("concept").asText());

@@ -48,8 +48,8 @@ class ShapesModelTest {
     void drawsThePromptsShapeAndColourAtGuidanceThree() {
         FidelityReport r = (FidelityReport) Evaluator.run(spec(2), TinyModel.runtime(), Progress.silent());
         assertEquals(72, r.images());
-        // 8 seeds with the model's Euler: 80.6% (colour 98.6%); stars are the model's known weak point
-        assertTrue(r.fidelity() >= 0.65, "fidelity " + r.fidelity());
+        // these 2 seeds: 79.2% (colour 95.8%); 8 seeds: 82.3%; stars are the model's known weak point
+        assertTrue(r.fidelity() >= 0.7, "fidelity " + r.fidelity());
         assertTrue(r.colours().accuracy() >= 0.9, "colour " + r.colours().accuracy());
     }
 
@@ -63,7 +63,8 @@ class ShapesModelTest {
         ErasureReport.ConceptResult c = r.concepts().get(0);
         assertEquals("circle", c.concept().word());
         assertTrue(c.target().base() >= 0.9, "the base model draws circles: " + c.target().base());
-        assertTrue(c.target().moderated() <= c.target().base() - 0.5, "circle " + c.target().base() + " -> " + c.target().moderated());
+        // these 2 seeds: 100% -> 0% (8 seeds at guidance 7.5: 100% -> 14.6%)
+        assertTrue(c.target().moderated() <= 0.25, "circle " + c.target().base() + " -> " + c.target().moderated());
         for (ErasureReport.Rate other : c.nonTargets()) {
             assertTrue(other.moderated() >= other.base() - 0.2, other.concept().word() + " " + other.base() + " -> " + other.moderated());
         }
