@@ -45,7 +45,10 @@ public final class EmbeddedKafka implements AutoCloseable {
     /** Starts a broker on 127.0.0.1:{@code port} (0 picks a free port) with its log in {@code dir}. */
     public static EmbeddedKafka start(Path dir, int port) {
         int brokerPort = port == 0 ? freePort() : port;
+        // the kernel may hand the just-closed probe port out again; KafkaConfig refuses two listeners on one port
         int controllerPort = freePort();
+        for (int tries = 0; controllerPort == brokerPort && tries < 10; tries++) controllerPort = freePort();
+        if (controllerPort == brokerPort) throw new MembraneException("no second free port on 127.0.0.1 beside " + brokerPort);
         Path logDir = dir.resolve("log");
         Properties props = new Properties();
         props.put("process.roles", "broker,controller");
