@@ -78,13 +78,12 @@ class TrainShapesCommand implements Callable<Integer> {
             return 0;
         }
         ShapesRecipe base = smoke ? ShapesRecipe.smoke(seed) : ShapesRecipe.standard(seed);
-        int vae = vaeSteps != null ? vaeSteps : init != null ? 0 : base.vaeSteps();
         int unet = unetSteps != null ? unetSteps : base.unetSteps();
-        int decoder = decoderSteps != null ? decoderSteps : init != null ? 0 : base.decoderSteps();
-        ShapesRecipe recipe = base.withPalette(Palette.parse(palette)).withSteps(vae, unet).withDecoderSteps(decoder);
+        ShapesRecipe recipe = base.withPalette(Palette.parse(palette))
+                .withSteps(stageSteps(vaeSteps, base.vaeSteps()), unet)
+                .withDecoderSteps(stageSteps(decoderSteps, base.decoderSteps()))
+                .withUNetRound2Steps(stageSteps(unetRound2Steps, base.unetRound2Steps()));
         if (unetLr != null) recipe = recipe.withUNetLearningRate(unetLr);
-        // a fine-tune is one round unless asked for a second, as it keeps the VAE and decoder unless asked
-        recipe = recipe.withUNetRound2Steps(unetRound2Steps != null ? unetRound2Steps : init != null ? 0 : base.unetRound2Steps());
         // a fine-tune keeps the side its initial model learned unless told otherwise
         Integer side = imageSize != null ? imageSize : init != null ? ModelFolder.open(init).imageSize() : null;
         if (side != null) recipe = recipe.withImageSize(side);
@@ -95,6 +94,14 @@ class TrainShapesCommand implements Callable<Integer> {
         ShapesModelTrainer.Report report = ShapesModelTrainer.train(out, recipe, tokenizer, init, runtime, engine, System.err);
         System.out.println(Json.line(summary(report)));
         return 0;
+    }
+
+    /**
+     * Steps of a stage besides the UNet's first round: the flag, else none for a fine-tune (it keeps its initial
+     * model's VAE and decoder, and is one UNet round), else the recipe's.
+     */
+    private int stageSteps(Integer flag, int recipeSteps) {
+        return flag != null ? flag : init != null ? 0 : recipeSteps;
     }
 
     private ObjectNode summary(ShapesModelTrainer.Report report) {
