@@ -164,6 +164,25 @@ class KafkaGatewayMockTest {
         assertTrue(gateway.live(), String.valueOf(gateway.fatal()));
     }
 
+    /**
+     * After an outage past the transaction timeout the coordinator may answer INVALID_TXN_STATE rather than fence the
+     * producer; the client then holds that as a fatal error, so retrying with the same producer can never succeed.
+     */
+    @Test
+    void aProducerInAnInvalidTransactionStateIsReplacedAndPublishingGoesOn(@TempDir Path dir) throws Exception {
+        start(dir, 32);
+        kafka.assign(0);
+        kafka.add(0, 0, "r1", request("r1", 1));
+        await(() -> json("results").size() == 1, "the first result");
+        var first = kafka.producer;
+        first.brokenBy = new org.apache.kafka.common.errors.InvalidTxnStateException("The producer attempted a transactional operation in an invalid state.");
+        kafka.add(0, 1, "r2", request("r2", 1));
+        await(() -> json("results").size() == 2, "the second result, through a new producer");
+        assertTrue(first.closed() && kafka.producer != first, "the broken producer was replaced");
+        assertEquals(2, json("audit").size());
+        assertTrue(gateway.live(), String.valueOf(gateway.fatal()));
+    }
+
     /** Fenced again by the new producer at once: another instance holds the id, and this one stops. */
     @Test
     void fencingThatANewProducerDoesNotCureIsFatalAndFailsLiveness(@TempDir Path dir) throws Exception {

@@ -4,6 +4,7 @@ import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.FencedInstanceIdException;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.InvalidTxnStateException;
 import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
@@ -25,6 +26,12 @@ public enum PublishFailure {
      * that). The consumer tells them apart: with static membership a second live instance of this id fences the
      * consumer too ({@code FencedInstanceIdException}, fatal). So a fenced producer is replaced by a new one once;
      * fenced again before anything is published, it is fatal.
+     *
+     * <p>{@code InvalidTxnStateException} counts here too: when the coordinator aborts a transaction that timed out
+     * during an outage, the producer's next transactional call after the broker is back can be answered with
+     * INVALID_TXN_STATE instead of a fencing error, and the client then holds it as a fatal error: every later call
+     * fails with "Cannot execute transactional method because we are in an error state" (caused by it), so only a
+     * new producer can go on.
      */
     PRODUCER_FENCED,
     /** The broker or producer refuses this one record; its outcome is converted and the rest retried at once. */
@@ -34,7 +41,9 @@ public enum PublishFailure {
 
     public static PublishFailure of(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException) return PRODUCER_FENCED;
+            if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException || t instanceof InvalidTxnStateException) {
+                return PRODUCER_FENCED;
+            }
             if (t instanceof FencedInstanceIdException || t instanceof OutOfOrderSequenceException || t instanceof AuthorizationException
                     || t instanceof AuthenticationException || t instanceof UnsupportedVersionException) {
                 return FATAL;

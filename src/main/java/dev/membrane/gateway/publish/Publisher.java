@@ -153,8 +153,9 @@ public final class Publisher implements AutoCloseable {
         if (kind == PublishFailure.FATAL) throw new FatalPublishException("publishing stopped: " + e.getMessage(), e);
         if (kind == PublishFailure.PRODUCER_FENCED) {
             if (replacedSinceLastCommit) throw new FatalPublishException("publishing stopped, fenced again by a new producer: " + e.getMessage(), e);
-            LOG.warning("the transactional producer was fenced (" + e.getMessage() + "); the consumer is not, so no other instance"
-                    + " holds this id: a transaction outlived the transaction timeout. Replacing the producer and retrying");
+            LOG.warning("the transactional producer was fenced or lost its transaction (" + e.getMessage() + "); the consumer is not"
+                    + " fenced, so no other instance holds this id: a transaction outlived the transaction timeout. Replacing the"
+                    + " producer and retrying");
             producer.close(java.time.Duration.ZERO);
             replacedSinceLastCommit = true;
             start();
