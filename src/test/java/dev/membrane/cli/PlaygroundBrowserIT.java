@@ -92,7 +92,7 @@ class PlaygroundBrowserIT {
 
             JsonNode gamma = shown.get("gammas").get(0);
             assertEquals("shapes-circle", gamma.get("concept").asText());
-            assertEquals(2.0, gamma.get("gamma").asDouble(), 1e-9, "kids-app: facilitated x2, the prompt names the concept (s_t = 1)");
+            assertEquals(1.5, gamma.get("gamma").asDouble(), 1e-9, "kids-app: facilitated x1.5 (the catalog's), the prompt names the concept (s_t = 1)");
             assertTrue(gamma.get("widthPx").asDouble() > 0, "drawn as a bar");
             assertTrue(shown.get("scoreRows").asInt() > 10, "the output check's scores are shown");
 

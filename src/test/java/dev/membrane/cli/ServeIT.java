@@ -104,7 +104,7 @@ class ServeIT {
         assertEquals("no-circles", pv.get("policy").asText());
         assertEquals("shapes-circle", pv.get("adapters").get(0).get("concept").asText());
         assertEquals(1.0, pv.get("adapters").get(0).get("st").asDouble(), 1e-9, "the prompt names the concept");
-        assertEquals(2.0, pv.get("adapters").get(0).get("gamma").asDouble(), 1e-9, "factor 2 x max(sf, st)");
+        assertEquals(1.5, pv.get("adapters").get(0).get("gamma").asDouble(), 1e-9, "the catalog's factor 1.5 x max(sf, st)");
         assertEquals("shapes-concepts", pv.get("outputCheck").get("classifier").asText());
         assertEquals("block", pv.get("outputCheck").get("rules").get(0).get("action").asText(), "actions as policies spell them");
         assertEquals(400, api(http, port, "POST", "/api/preview", ADMIN_TOKEN, "{\"tenant\":\"demo\"}").statusCode());
