@@ -11,12 +11,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InvalidTxnStateException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -152,16 +155,7 @@ class KafkaGatewayMockTest {
     /** A broker outage longer than the transaction timeout fences the producer; nothing else holds the id. */
     @Test
     void aFencedProducerIsReplacedOnceAndPublishingGoesOn(@TempDir Path dir) throws Exception {
-        start(dir, 32);
-        kafka.assign(0);
-        kafka.add(0, 0, "r1", request("r1", 1));
-        await(() -> json("results").size() == 1, "the first result");
-        var first = kafka.producer;
-        first.fenceProducer();
-        kafka.add(0, 1, "r2", request("r2", 1));
-        await(() -> json("results").size() == 2, "the second result, through a new producer");
-        assertTrue(first.closed() && kafka.producer != first, "the fenced producer was replaced");
-        assertTrue(gateway.live(), String.valueOf(gateway.fatal()));
+        assertProducerReplacedAfter(dir, MockKafka.RefusingProducer::fenceProducer);
     }
 
     /**
@@ -170,12 +164,19 @@ class KafkaGatewayMockTest {
      */
     @Test
     void aProducerInAnInvalidTransactionStateIsReplacedAndPublishingGoesOn(@TempDir Path dir) throws Exception {
+        assertProducerReplacedAfter(dir, p -> p.beginTransactionException = new KafkaException(
+                "Cannot execute transactional method because we are in an error state",
+                new InvalidTxnStateException("The producer attempted a transactional operation in an invalid state.")));
+    }
+
+    /** One result published, then {@code breakIt} on its producer: the next result must come out through a new one. */
+    private void assertProducerReplacedAfter(Path dir, Consumer<MockKafka.RefusingProducer> breakIt) throws Exception {
         start(dir, 32);
         kafka.assign(0);
         kafka.add(0, 0, "r1", request("r1", 1));
         await(() -> json("results").size() == 1, "the first result");
         var first = kafka.producer;
-        first.brokenBy = new org.apache.kafka.common.errors.InvalidTxnStateException("The producer attempted a transactional operation in an invalid state.");
+        breakIt.accept(first);
         kafka.add(0, 1, "r2", request("r2", 1));
         await(() -> json("results").size() == 2, "the second result, through a new producer");
         assertTrue(first.closed() && kafka.producer != first, "the broken producer was replaced");

@@ -18,7 +18,6 @@ import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.Cluster;
-import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
@@ -78,15 +77,6 @@ final class MockKafka implements KafkaClients {
         public void initTransactions() {
             super.initTransactions();
             if (fencedOnInit) fenceProducer();
-        }
-
-        /** Set: the producer holds this as its fatal error, and every transactional call fails with it (as kafka-clients does). */
-        volatile KafkaException brokenBy;
-
-        @Override
-        public synchronized void beginTransaction() {
-            if (brokenBy != null) throw new KafkaException("Cannot execute transactional method because we are in an error state", brokenBy);
-            super.beginTransaction();
         }
 
         RefusingProducer() {
