@@ -315,6 +315,10 @@ class ServeIT {
             assertTrue(metrics.lines().anyMatch(l -> l.startsWith("kafka_consumer_") && l.contains("membrane_client=\"requests-consumer\"")),
                     metrics.lines().filter(l -> l.startsWith("kafka_")).limit(5).toList().toString());
             assertTrue(metrics.lines().anyMatch(l -> l.startsWith("kafka_producer_") && l.contains("membrane_client=\"transactional-producer\"")));
+            // every client carries its role, the policy channel's too (Prometheus would drop a second tag set)
+            assertEquals(List.of(), metrics.lines().filter(l -> l.startsWith("kafka_") && !l.contains("membrane_client=")).limit(3).toList());
+            assertTrue(metrics.lines().anyMatch(l -> l.startsWith("kafka_consumer_") && l.contains("membrane_client=\"membrane-policies-consumer\"")),
+                    metrics.lines().filter(l -> l.startsWith("kafka_consumer_io_time")).toList().toString());
         } finally {
             stop(p);
         }

@@ -1,11 +1,9 @@
 package dev.membrane.gateway.kafka;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import java.util.Collection;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 
@@ -16,7 +14,8 @@ import org.apache.kafka.clients.producer.Producer;
  * Real clients with the Kafka client's own metrics bound to Micrometer ({@code kafka_consumer_*},
  * {@code kafka_producer_*} in {@code /q/metrics}: lag, fetch and request rates, errors), tagged
  * {@code membrane.client} with the client's role. A role's earlier binding is closed when its client is replaced
- * (a fenced producer is), so a dead client leaves no stale meters.
+ * (a fenced producer is), so a dead client leaves no stale meters. See {@link KafkaClientRole} for why every client
+ * carries the tag.
  */
 public final class MeteredKafkaClients implements KafkaClients {
     private final KafkaClients delegate;
@@ -34,35 +33,31 @@ public final class MeteredKafkaClients implements KafkaClients {
         metrics.bindTo(registry);
     }
 
-    private static List<Tag> tags(String role) {
-        return List.of(Tag.of("membrane.client", role));
-    }
-
     @Override
     public Consumer<byte[], byte[]> requestsConsumer(Properties config) {
         Consumer<byte[], byte[]> c = delegate.requestsConsumer(config);
-        bind("requests-consumer", new KafkaClientMetrics(c, tags("requests-consumer")));
+        bind("requests-consumer", KafkaClientRole.metrics(c, "requests-consumer"));
         return c;
     }
 
     @Override
     public Producer<String, byte[]> transactionalProducer(Properties config) {
         Producer<String, byte[]> p = delegate.transactionalProducer(config);
-        bind("transactional-producer", new KafkaClientMetrics(p, tags("transactional-producer")));
+        bind("transactional-producer", KafkaClientRole.metrics(p, "transactional-producer"));
         return p;
     }
 
     @Override
     public Producer<String, byte[]> attemptsProducer(Properties config) {
         Producer<String, byte[]> p = delegate.attemptsProducer(config);
-        bind("attempts-producer", new KafkaClientMetrics(p, tags("attempts-producer")));
+        bind("attempts-producer", KafkaClientRole.metrics(p, "attempts-producer"));
         return p;
     }
 
     @Override
     public Producer<String, byte[]> auditProducer(Properties config) {
         Producer<String, byte[]> p = delegate.auditProducer(config);
-        bind("playground-audit-producer", new KafkaClientMetrics(p, tags("playground-audit-producer")));
+        bind("playground-audit-producer", KafkaClientRole.metrics(p, "playground-audit-producer"));
         return p;
     }
 
