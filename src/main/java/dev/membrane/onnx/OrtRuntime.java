@@ -49,21 +49,74 @@ public final class OrtRuntime {
                     if (config.intraOpThreads() > 0) threads.setGlobalIntraOpNumThreads(config.intraOpThreads());
                     threads.setGlobalInterOpNumThreads(1);
                     threads.setGlobalSpinControl(config.spinning());
-                    env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING, "membrane", threads);
+                    env = onLargeStack(() -> OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING, "membrane", threads));
                     globalPool = true;
                 } catch (OrtException | IllegalStateException e) {
                     // e.g. another class loader of this process made the environment first (Quarkus tests)
                     LOG.info("ONNX Runtime environment-wide thread pool unavailable (" + e.getMessage()
                             + "); sessions get their own pools");
-                    env = OrtEnvironment.getEnvironment();
+                    env = defaultEnvironment();
                     globalPool = false;
                 }
             } else {
-                env = OrtEnvironment.getEnvironment();
+                env = defaultEnvironment();
             }
             pool = globalPool;
         }
         return new OrtRuntime(env, config, pool, chooseTarget(config));
+    }
+
+    /** The process's environment as it is (made with defaults if none exists), on a large stack. */
+    private static OrtEnvironment defaultEnvironment() {
+        try {
+            return onLargeStack(OrtEnvironment::getEnvironment);
+        } catch (OrtException e) {
+            throw new IllegalStateException("cannot happen: getEnvironment() declares no OrtException", e);
+        }
+    }
+
+    /** Stack for creating the environment (only reserved: the thread touches what the recursion needs). */
+    static final long ENVIRONMENT_STACK_BYTES = 256L << 20;
+
+    /** What may fail while creating the environment. */
+    interface EnvironmentTask<T> {
+        T call() throws OrtException;
+    }
+
+    /**
+     * Runs {@code task} on a thread of its own with {@link #ENVIRONMENT_STACK_BYTES} of stack. ONNX Runtime 1.29's
+     * environment creation recurses natively in proportion to the process's command line: on the JVM's default
+     * 1 MB main stack, {@code classify} over about 200 image paths (5,000 characters) died of SIGSEGV with no
+     * message at all, before classifying anything.
+     */
+    static <T> T onLargeStack(EnvironmentTask<T> task) throws OrtException {
+        Object[] result = new Object[1];
+        Throwable[] failure = new Throwable[1];
+        Thread t = new Thread(null, () -> {
+            try {
+                result[0] = task.call();
+            } catch (Throwable e) {
+                failure[0] = e;
+            }
+        }, "ort-environment", ENVIRONMENT_STACK_BYTES);
+        t.start();
+        boolean interrupted = false;
+        while (true) {
+            try {
+                t.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true; // the environment is being made either way; wait for it, then keep the flag
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+        Throwable f = failure[0];
+        if (f instanceof OrtException e) throw e;
+        if (f instanceof RuntimeException e) throw e;
+        if (f instanceof Error e) throw e;
+        @SuppressWarnings("unchecked")
+        T value = (T) result[0];
+        return value;
     }
 
     private static ExecutionTarget chooseTarget(RuntimeConfig config) {
