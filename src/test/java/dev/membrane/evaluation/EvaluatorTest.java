@@ -45,7 +45,7 @@ class EvaluatorTest {
     static void prepare() {
         var engine = TorchEngine.start(Path.of("target", "djl-cache"));
         try (NDManager m = NDManager.newBaseManager()) {
-            var r = new ClassifierTrainer(engine, m).train(new ClassifierTrainer.Options(1, 2, 8, 1e-3, 1), Progress.silent());
+            var r = new ClassifierTrainer(engine, m).train(new ClassifierTrainer.Options(1, 2, 8, 1e-3, 1, true), Progress.silent());
             classifier = dir.resolve("classifier.onnx");
             ClassifierExport.write(r.weights(), Map.of(), classifier);
         }

@@ -17,11 +17,16 @@ public final class ClassifierAccuracy {
 
     /** {@code count} fresh images from {@code seed} (both palettes, random scenes), classified in chunks. */
     public static Map<Head, ConfusionMatrix> measure(ShapesClassifier classifier, long seed, int count) {
+        return measure(classifier, seed, count, false);
+    }
+
+    /** As {@link #measure(ShapesClassifier, long, int)}, the images {@link Degradation degraded} with {@code degrade}. */
+    public static Map<Head, ConfusionMatrix> measure(ShapesClassifier classifier, long seed, int count, boolean degrade) {
         Map<Head, ConfusionMatrix> m = emptyMatrices();
         SplittableRandom random = new SplittableRandom(seed);
         for (int done = 0; done < count; done += ShapesClassifier.CHUNK) {
             int n = Math.min(ShapesClassifier.CHUNK, count - done);
-            RenderedBatch batch = RenderedBatch.draw(random, n);
+            RenderedBatch batch = RenderedBatch.draw(random, n, degrade);
             List<Prediction> predictions = classifier.classifyPlanar(batch.pixels(), n);
             for (int i = 0; i < n; i++) {
                 int item = i;

@@ -28,8 +28,9 @@ public final class ClassifierTrainer {
      * @param batch  images per step
      * @param lr     peak learning rate
      * @param warmup warm-up steps
+     * @param degrade train on {@link Degradation degraded} renders (4 in 5 images), as a generated image looks
      */
-    public record Options(long seed, int steps, int batch, double lr, int warmup) {
+    public record Options(long seed, int steps, int batch, double lr, int warmup, boolean degrade) {
         public static final int DEFAULT_STEPS = 1000;
         public static final int DEFAULT_BATCH = 64;
 
@@ -38,8 +39,8 @@ public final class ClassifierTrainer {
             if (batch < 1) throw new MembraneException("batch must be at least 1, got " + batch);
         }
 
-        public static Options of(long seed, int steps) {
-            return new Options(seed, steps, DEFAULT_BATCH, 3e-3, Math.min(100, steps / 10));
+        public static Options of(long seed, int steps, boolean degrade) {
+            return new Options(seed, steps, DEFAULT_BATCH, 3e-3, Math.min(100, steps / 10), degrade);
         }
     }
 
@@ -75,7 +76,7 @@ public final class ClassifierTrainer {
         progress.start(o.steps());
         double shownLoss = Double.NaN;
         for (int step = 0; step < o.steps(); step++) {
-            RenderedBatch batch = RenderedBatch.draw(new SplittableRandom(streamSeed(o.seed(), step)), o.batch());
+            RenderedBatch batch = RenderedBatch.draw(new SplittableRandom(streamSeed(o.seed(), step)), o.batch(), o.degrade());
             StepResult r = step(weights, batch);
             adam.update(weights.tensors(), r.gradients(), schedule.at(step));
             if (step < window) firstLoss += r.loss() / window;

@@ -59,9 +59,11 @@ public final class ClassifierTrainingRun {
         ClassifierExport.write(result.weights(), Map.of(), out);
         long heldOutSeed = heldOutSeed(options.seed());
         Map<Head, ConfusionMatrix> heldOut;
-        progress.message("measuring " + HELD_OUT + " held-out images (seed " + heldOutSeed + ") on ONNX Runtime");
+        Map<Head, ConfusionMatrix> heldOutDegraded;
+        progress.message("measuring " + HELD_OUT + " held-out images (seed " + heldOutSeed + ") on ONNX Runtime, crisp and degraded");
         try (ShapesClassifier classifier = ShapesClassifier.open(runtime, out)) {
             heldOut = ClassifierAccuracy.measure(classifier, heldOutSeed, HELD_OUT);
+            heldOutDegraded = ClassifierAccuracy.measure(classifier, heldOutSeed, HELD_OUT, true);
         }
         ObjectNode report = ReportJson.object();
         report.put("out", out.toString());
@@ -78,6 +80,7 @@ public final class ClassifierTrainingRun {
         report.put("batch", options.batch());
         report.put("lr", options.lr());
         report.put("warmup", options.warmup());
+        report.put("degrade", options.degrade());
         report.put("trainingImages", (long) options.steps() * options.batch());
         ReportJson.put(report, "lossFirst50", result.firstLoss());
         ReportJson.put(report, "lossLast50", result.lastLoss());
@@ -93,6 +96,13 @@ public final class ClassifierTrainingRun {
             worst = Math.min(worst, heldOut.get(h).accuracy());
         }
         ReportJson.put(report, "worstHeadAccuracy", worst);
+        // the same held-out scenes' stream, degraded as in training: how it reads a decoder's soft output
+        ObjectNode degraded = report.putObject("accuracyDegraded");
+        ObjectNode degradedConfusion = report.putObject("confusionDegraded");
+        for (Head h : Head.values()) {
+            ReportJson.put(degraded, h.id(), heldOutDegraded.get(h).accuracy());
+            degradedConfusion.set(h.id(), ReportJson.confusion(heldOutDegraded.get(h)));
+        }
         ObjectNode train = report.putObject("trainAccuracyLast50");
         result.lastTrainAccuracy().forEach((h, v) -> ReportJson.put(train, h.id(), v));
         ReportJson.put(report, "trainWallMs", Math.round(result.trainMs()));

@@ -20,8 +20,17 @@ public record RenderedBatch(int count, float[] pixels, Map<Head, int[]> labels) 
     private static final ShapesWorld CLASSIC = new ShapesWorld(Palette.CLASSIC);
     private static final ShapesWorld DEEP = new ShapesWorld(Palette.DEEP);
 
-    /** {@code count} scenes drawn from {@code random} (palette first, then the scene). */
+    /** {@code count} crisp scenes drawn from {@code random} (palette first, then the scene). */
     public static RenderedBatch draw(SplittableRandom random, int count) {
+        return draw(random, count, false);
+    }
+
+    /**
+     * As {@link #draw(SplittableRandom, int)}; with {@code degrade}, each image then gets a random
+     * {@link Degradation} from a stream split off {@code random} first (the scenes are then another draw's).
+     */
+    public static RenderedBatch draw(SplittableRandom random, int count, boolean degrade) {
+        SplittableRandom degradations = degrade ? random.split() : null;
         int side = ClassifierArchitecture.SIDE;
         int per = 3 * side * side;
         float[] pixels = new float[count * per];
@@ -30,6 +39,7 @@ public record RenderedBatch(int count, float[] pixels, Map<Head, int[]> labels) 
         for (int i = 0; i < count; i++) {
             DrawnScene drawn = drawScene(random);
             ShapesWorld.toPlanar(drawn.render(side), pixels, i * per);
+            if (degrade) Degradation.draw(degradations).apply(pixels, i * per, side, degradations);
             for (Head h : Head.values()) labels.get(h)[i] = h.labelOf(drawn.scene());
         }
         return new RenderedBatch(count, pixels, labels);

@@ -45,7 +45,7 @@ class ShapesClassifierTest {
         manager = NDManager.newBaseManager();
         runtime = OrtRuntime.create(RuntimeConfig.cpuDefaults());
         trainer = new ClassifierTrainer(engine, manager);
-        trained = trainer.train(new ClassifierTrainer.Options(5, 4, 8, 3e-3, 1), Progress.silent());
+        trained = trainer.train(new ClassifierTrainer.Options(5, 4, 8, 3e-3, 1, true), Progress.silent());
     }
 
     @AfterAll
@@ -78,7 +78,7 @@ class ShapesClassifierTest {
 
     @Test
     void trainingIsDeterministicForASeed() {
-        ClassifierTrainer.Result again = trainer.train(new ClassifierTrainer.Options(5, 4, 8, 3e-3, 1), Progress.silent());
+        ClassifierTrainer.Result again = trainer.train(new ClassifierTrainer.Options(5, 4, 8, 3e-3, 1, true), Progress.silent());
         for (String name : trained.weights().tensors().keySet()) {
             assertArrayEquals(trained.weights().get(name), again.weights().get(name), name);
         }
