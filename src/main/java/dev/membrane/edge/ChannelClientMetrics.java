@@ -7,8 +7,8 @@ import io.quarkus.runtime.ShutdownEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
-import java.util.IdentityHashMap;
-import java.util.Map;
+import java.util.ArrayList;
+import java.util.List;
 
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.producer.Producer;
@@ -24,24 +24,24 @@ public class ChannelClientMetrics {
     @Inject
     MeterRegistry registry;
 
-    private final Map<Object, KafkaClientMetrics> bound = new IdentityHashMap<>();
+    /** One binding per client: SmallRye announces each client once, when it creates it. */
+    private final List<KafkaClientMetrics> bound = new ArrayList<>();
 
     synchronized void consumerCreated(@Observes Consumer<?, ?> consumer) {
-        bind(consumer, KafkaClientRole.metrics(consumer, KafkaClientRole.of(consumer.metrics())));
+        bind(KafkaClientRole.metrics(consumer, KafkaClientRole.of(consumer.metrics())));
     }
 
     synchronized void producerCreated(@Observes Producer<?, ?> producer) {
-        bind(producer, KafkaClientRole.metrics(producer, KafkaClientRole.of(producer.metrics())));
+        bind(KafkaClientRole.metrics(producer, KafkaClientRole.of(producer.metrics())));
     }
 
-    private void bind(Object client, KafkaClientMetrics metrics) {
-        KafkaClientMetrics previous = bound.put(client, metrics);
-        if (previous != null) previous.close();
+    private void bind(KafkaClientMetrics metrics) {
+        bound.add(metrics);
         metrics.bindTo(registry);
     }
 
     synchronized void onStop(@Observes ShutdownEvent event) {
-        bound.values().forEach(KafkaClientMetrics::close);
+        bound.forEach(KafkaClientMetrics::close);
         bound.clear();
     }
 }

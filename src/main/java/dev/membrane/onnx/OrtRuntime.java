@@ -59,7 +59,8 @@ public final class OrtRuntime {
                     globalPool = false;
                 }
             } else {
-                env = defaultEnvironment();
+                // made by the first call (either branch above): getEnvironment only hands it out, no native creation
+                env = OrtEnvironment.getEnvironment();
             }
             pool = globalPool;
         }
