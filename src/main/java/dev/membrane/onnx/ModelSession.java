@@ -102,7 +102,7 @@ public final class ModelSession implements AutoCloseable {
     /** Runs the graph; the caller closes the result. Feeds are not closed here. */
     public OrtSession.Result run(Map<String, OnnxTensor> feeds) {
         try {
-            return session.run(feeds);
+            return OrtCallGate.call(() -> session.run(feeds));
         } catch (OrtException e) {
             throw OrtErrors.wrap(file, "running the " + role, e);
         }
@@ -111,7 +111,7 @@ public final class ModelSession implements AutoCloseable {
     @Override
     public void close() {
         try {
-            session.close();
+            OrtCallGate.release(session::close);
         } catch (OrtException e) {
             throw OrtErrors.wrap(file, "closing the " + role + " session", e);
         }

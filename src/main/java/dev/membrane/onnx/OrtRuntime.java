@@ -193,7 +193,7 @@ public final class OrtRuntime {
                 options.addConfigEntry("session.intra_op.allow_spinning", config.spinning() ? "1" : "0");
             }
             if (t.isCuda()) options.addCUDA(t.deviceId());
-            return env.createSession(modelFile.toString(), options);
+            return OrtCallGate.call(() -> env.createSession(modelFile.toString(), options));
         }
     }
 }
