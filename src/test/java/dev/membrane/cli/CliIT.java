@@ -222,4 +222,37 @@ class CliIT {
         for (JsonNode row : rows) for (JsonNode v : row) n += v.asInt();
         return n;
     }
+
+    /**
+     * SIGTERM to {@code generate} in the middle of its UNet loop: exit 143 once the running ONNX Runtime call
+     * returns, no fatal-error report and no image (ONNX Runtime's own shutdown hook used to crash it, exit 134).
+     */
+    @Test
+    void sigtermDuringGenerateExits143WithoutACrash(@TempDir Path dir) throws Exception {
+        Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar").toAbsolutePath();
+        Path model = Path.of("models", "shapes").toAbsolutePath();
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:ErrorFile=/dev/null",
+                "-jar", jar.toString(), "generate", "--model", model.toString(), "--prompt", "a red circle", "--steps", "900",
+                "--seed", "1", "--out", dir.resolve("never.png").toString())
+                .directory(dir.toFile()).redirectOutput(dir.resolve("stdout").toFile()).redirectError(dir.resolve("stderr").toFile()).start();
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        // the session log line comes before the UNet loop starts
+        while (!Files.readString(dir.resolve("stderr")).contains("running on CPU") && !Files.readString(dir.resolve("stderr")).contains("CUDA")
+                && System.nanoTime() < deadline && p.isAlive()) {
+            Thread.sleep(100);
+        }
+        Thread.sleep(2_000);
+        assertTrue(p.isAlive(), "generate ended before the signal: " + Files.readString(dir.resolve("stderr")));
+        p.toHandle().destroy();
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "generate did not exit on SIGTERM");
+        String err = Files.readString(dir.resolve("stderr"));
+        String out = Files.readString(dir.resolve("stdout"));
+        assertEquals(143, p.exitValue(), "exit " + p.exitValue() + " (134: crashed in ONNX Runtime): " + out + err);
+        assertTrue(err.contains("SIGTERM: exiting once the ONNX Runtime calls in flight return"), err);
+        assertFalse(out.contains("fatal error") || err.contains("fatal error"), out + err);
+        assertFalse(Files.exists(dir.resolve("never.png")));
+        try (var files = Files.list(dir)) {
+            assertTrue(files.noneMatch(f -> f.getFileName().toString().startsWith("hs_err")), "a JVM crash report was left");
+        }
+    }
 }
