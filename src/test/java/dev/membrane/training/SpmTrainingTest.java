@@ -214,6 +214,47 @@ class SpmTrainingTest {
         }
     }
 
+    /**
+     * Anchoring "" holds the unconditional prediction, the half of classifier-free guidance that guidance multiplies
+     * by (g − 1) and that no other anchor pins: the same short run with and without it, ε("") measured against the
+     * base model on the twin.
+     */
+    @Test
+    void anchoringTheEmptyPromptHoldsTheUnconditionalPrediction() {
+        TrainingSpec withEmpty = TrainingSpec.builder(List.of("snoopy"), 64).iterations(ITERATIONS).seed(11).schedule(1e-3, 2, 1)
+                .maxDenoisingSteps(8).checkPrompts(List.of("a photo of a cat")).anchorPrompts(List.of("")).build();
+        Conditioning c;
+        try (TextEncoderModel text = new TextEncoderModel(TinyModel.runtime().open(folder.textEncoder(), "text encoder"))) {
+            c = Conditioning.encode(new PromptEncoder(dev.membrane.tokenizer.ClipTokenizer.load(folder.tokenizer()), text), withEmpty);
+        }
+        assertArrayEquals(c.unconditional(), c.anchorPrompts().get(0), "\"\" anchors exactly the sampler's unconditional embedding");
+        Path anchored = dir.resolve("anchored/snoopy.safetensors");
+        try (LatentAnchoringTrainer t = new LatentAnchoringTrainer(twin, engine, SchedulerConfig.load(folder.schedulerConfig()), c, withEmpty,
+                new ServedUNet(TinyModel.runtime(), dev.membrane.spm.PreparedUNets.ensure(folder, 1)))) {
+            t.run(anchored, 100, null, "unet-under-test", (d, e, a) -> { }, new StopSignal());
+        }
+        double without = unconditionalDrift(SpmFile.read(straightFile), c);
+        double with = unconditionalDrift(SpmFile.read(anchored), c);
+        assertTrue(without > 0, "the run without it moves ε(\"\")");
+        assertTrue(with < 0.5 * without, "ε(\"\") drift with \"\" anchored " + with + " against " + without + " without");
+    }
+
+    /** ‖ε_spm(x, t, "") − ε_base(x, t, "")‖ / ‖ε_base‖ summed over a few timesteps and latents. */
+    private static double unconditionalDrift(SpmFile adapter, Conditioning c) {
+        double drift = 0;
+        try (NDManager m = twin.manager().newSubManager()) {
+            SiteAdapters bound = SpmParameters.of(adapter, twin.sites()).bind(m, 1, false);
+            NDArray context = m.create(c.unconditional(), new Shape(1, c.length(), c.width()));
+            for (int k = 0; k < 4; k++) {
+                NDArray x = m.create(TwinParityTest.gaussian(40 + k, 4 * 8 * 8, 1), new Shape(1, 4, 8, 8));
+                NDArray t = m.create(new float[] {100 + 250 * k});
+                drift += TwinParityTest.relative(twin.predict(x, t, context, bound).toFloatArray(),
+                        twin.predict(x, t, context, SiteAdapters.NONE).toFloatArray());
+            }
+        }
+        return drift;
+    }
+
     @Test
     void refusesACheckpointOfAnotherUNet() {
         TrainingCheckpoint checkpoint = TrainingCheckpoint.read(TrainingCheckpoint.stateFileFor(straightFile));
