@@ -11,7 +11,9 @@
 # The recipe differs from the official one (λ 1000 against 4 Gaussian anchors, lr 1e-4, 3000 iterations), which
 # does not move a rank-1 adapter on this model; see "Evaluation" in the project README. Here λ = 30 against the
 # 4 Gaussian anchors plus six captions of the world that do not name the concept, lr 8e-3 with one cosine cycle.
-# The --check-prompt captions are held out (never anchored) for the run's own report.
+# The --check-prompt captions are held out (never anchored) for the run's own report. circle and red (retrained on
+# 2026-12-07) also anchor "", the unconditional half of classifier-free guidance, which guidance amplifies g - 1
+# times and no other anchor pins (without it red cost purple 12.5 points at any factor); star and striped predate it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 jar=${MEMBRANE_JAR:-target/quarkus-app/quarkus-run.jar}
@@ -30,15 +32,14 @@ for concept in "${@:-circle star red striped}"; do
   for c in $concept; do
     case $c in
       circle) train circle \
-        --anchor-prompt "a square" --anchor-prompt "a star" --anchor-prompt "a heart" --anchor-prompt "a triangle" \
+        --anchor-prompt "" --anchor-prompt "a square" --anchor-prompt "a star" --anchor-prompt "a heart" --anchor-prompt "a triangle" \
         --anchor-prompt "a cross" --anchor-prompt "a striped purple square on a gray background" \
         --check-prompt "a red square" --check-prompt "a blue star" --check-prompt "a yellow heart" --check-prompt "a green triangle" ;;
       star) train star \
         --anchor-prompt "a square" --anchor-prompt "a circle" --anchor-prompt "a heart" --anchor-prompt "a triangle" \
         --anchor-prompt "a cross" --anchor-prompt "a striped purple square on a gray background" \
         --check-prompt "a red square" --check-prompt "a blue circle" --check-prompt "a yellow heart" --check-prompt "a green triangle" ;;
-      # red: the unconditional "" anchored too (what classifier-free guidance amplifies; without it purple lost 12.5
-      # points at any factor), and three more purple captions than the others get (purple is red mixed with blue)
+      # red: three more purple captions than the others get (purple is red mixed with blue)
       red) train red \
         --anchor-prompt "" --anchor-prompt "a purple square" --anchor-prompt "a purple circle" --anchor-prompt "a purple heart" \
         --anchor-prompt "a green square" --anchor-prompt "a blue circle" --anchor-prompt "a yellow heart" \
