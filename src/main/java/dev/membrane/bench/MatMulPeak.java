@@ -30,16 +30,21 @@ public final class MatMulPeak {
         return half.median() > full.median() ? half : full;
     }
 
+    /** Writes the one-node graph c = a × b over [n, n] float inputs "a" and "b" to {@code file}. */
+    public static void writeModel(Path file, int n) {
+        GraphBuilder g = new GraphBuilder("matmul", WeightStore.inline());
+        g.input("a", DataType.FLOAT, (long) n, (long) n);
+        g.input("b", DataType.FLOAT, (long) n, (long) n);
+        g.nodeNamed("MatMul", "/MatMul", List.of("a", "b"), List.of("c"));
+        g.output("c", DataType.FLOAT, (long) n, (long) n);
+        GraphBuilder.write(g.build("membrane-bench"), file);
+    }
+
     /** GFLOP/s of one [n, n] × [n, n] MatMul, the median of {@code reps} runs after warm-up. */
     static Stats measureSide(OrtRuntime runtime, int n, int reps) {
         try {
             Path file = Files.createTempFile("membrane-matmul-", ".onnx");
-            GraphBuilder g = new GraphBuilder("matmul", WeightStore.inline());
-            g.input("a", DataType.FLOAT, (long) n, (long) n);
-            g.input("b", DataType.FLOAT, (long) n, (long) n);
-            g.nodeNamed("MatMul", "/MatMul", List.of("a", "b"), List.of("c"));
-            g.output("c", DataType.FLOAT, (long) n, (long) n);
-            GraphBuilder.write(g.build("membrane-bench"), file);
+            writeModel(file, n);
             Random r = new Random(1);
             float[] a = new float[n * n];
             for (int i = 0; i < a.length; i++) a[i] = (float) r.nextGaussian();

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtSession;
 import java.io.BufferedReader;
@@ -19,13 +18,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
+import dev.membrane.bench.MatMulPeak;
 import dev.membrane.onnx.ModelSession;
 import dev.membrane.onnx.OrtCallGate;
 import dev.membrane.onnx.OrtRuntime;
 import dev.membrane.onnx.RuntimeConfig;
 import dev.membrane.onnx.Tensors;
-import dev.membrane.onnx.graph.GraphBuilder;
-import dev.membrane.onnx.graph.WeightStore;
 
 /**
  * SIGTERM to a one-shot command busy in ONNX Runtime: the JVM's shutdown hooks used to free ONNX Runtime's
@@ -42,13 +40,7 @@ class ExitOnSignalTest {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> System.out.println("hooks run with the gate closed: " + OrtCallGate.closed())));
             OrtRuntime runtime = OrtRuntime.create(RuntimeConfig.cpuDefaults());
             Path file = Files.createTempFile("membrane-signal-", ".onnx");
-            GraphBuilder g = new GraphBuilder("matmul", WeightStore.inline());
-            g.input("a", DataType.FLOAT, (long) SIDE, (long) SIDE);
-            g.input("b", DataType.FLOAT, (long) SIDE, (long) SIDE);
-            g.nodeNamed("MatMul", "/MatMul", List.of("a", "b"), List.of("c"));
-            g.output("c", DataType.FLOAT, (long) SIDE, (long) SIDE);
-            GraphBuilder.write(g.build("membrane-test"), file);
-            Files.deleteIfExists(file.resolveSibling(file.getFileName() + ".data"));
+            MatMulPeak.writeModel(file, SIDE);
             float[] a = new float[SIDE * SIDE];
             java.util.Arrays.fill(a, 0.5f);
             try (ModelSession s = runtime.open(file, "matmul");

@@ -65,12 +65,16 @@ class SpmTrainingTest {
         // a shorter trajectory (8-step schedule) and a faster schedule than the official defaults, so CI stays quick
         spec = TrainingSpec.builder(List.of("snoopy"), 64).iterations(ITERATIONS).seed(11).schedule(1e-3, 2, 1)
                 .maxDenoisingSteps(8).checkPrompts(List.of("a photo of a cat")).build();
-        try (TextEncoderModel text = new TextEncoderModel(TinyModel.runtime().open(folder.textEncoder(), "text encoder"))) {
-            conditioning = Conditioning.encode(new PromptEncoder(dev.membrane.tokenizer.ClipTokenizer.load(folder.tokenizer()), text), spec);
-        }
+        conditioning = encode(spec);
         straightFile = dir.resolve("straight/snoopy.safetensors");
         try (LatentAnchoringTrainer t = trainer()) {
             straight = t.run(straightFile, 4, null, "unet-under-test", (d, e, a) -> { }, new StopSignal());
+        }
+    }
+
+    private static Conditioning encode(TrainingSpec recipe) {
+        try (TextEncoderModel text = new TextEncoderModel(TinyModel.runtime().open(folder.textEncoder(), "text encoder"))) {
+            return Conditioning.encode(new PromptEncoder(dev.membrane.tokenizer.ClipTokenizer.load(folder.tokenizer()), text), recipe);
         }
     }
 
@@ -223,10 +227,7 @@ class SpmTrainingTest {
     void anchoringTheEmptyPromptHoldsTheUnconditionalPrediction() {
         TrainingSpec withEmpty = TrainingSpec.builder(List.of("snoopy"), 64).iterations(ITERATIONS).seed(11).schedule(1e-3, 2, 1)
                 .maxDenoisingSteps(8).checkPrompts(List.of("a photo of a cat")).anchorPrompts(List.of("")).build();
-        Conditioning c;
-        try (TextEncoderModel text = new TextEncoderModel(TinyModel.runtime().open(folder.textEncoder(), "text encoder"))) {
-            c = Conditioning.encode(new PromptEncoder(dev.membrane.tokenizer.ClipTokenizer.load(folder.tokenizer()), text), withEmpty);
-        }
+        Conditioning c = encode(withEmpty);
         assertArrayEquals(c.unconditional(), c.anchorPrompts().get(0), "\"\" anchors exactly the sampler's unconditional embedding");
         Path anchored = dir.resolve("anchored/snoopy.safetensors");
         try (LatentAnchoringTrainer t = new LatentAnchoringTrainer(twin, engine, SchedulerConfig.load(folder.schedulerConfig()), c, withEmpty,
